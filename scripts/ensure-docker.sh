@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Make sure a Docker engine answers, starting one if needed. Idempotent: when an engine already
+# answers on DOCKER_HOST or the local socket, it does nothing.
+set -euo pipefail
+
+SOCK=/var/run/docker.sock
+LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
+WAIT_SECONDS=${DOCKERD_WAIT_SECONDS:-60}
+
+engine_answers() {
+  if [[ -n "${DOCKER_HOST:-}" ]]; then
+    docker version --format '{{.Server.Version}}' >/dev/null 2>&1
+  else
+    [[ -S "$SOCK" ]] && curl -fsS --max-time 2 --unix-socket "$SOCK" http://localhost/_ping >/dev/null 2>&1
+  fi
+}
+
+if engine_answers; then
+  echo "ensure-docker: engine already answers" >&2
+  exit 0
+fi
+if [[ -n "${DOCKER_HOST:-}" ]]; then
+  echo "ensure-docker: DOCKER_HOST=$DOCKER_HOST does not answer; unset it to start a local engine" >&2
+  exit 3
+fi
+
+missing=()
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+[[ -x /bin/busybox || -x /usr/bin/busybox ]] || missing+=(busybox-static)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if ((${#missing[@]})); then
+  echo "ensure-docker: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# A daemon killed at the end of a session leaves its pid file behind, which blocks the next start.
+if [[ -f /var/run/docker.pid ]] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+  rm -f /var/run/docker.pid
+fi
+# Same for containerd's socket state from a killed daemon.
+rm -f /var/run/docker/containerd/containerd.pid 2>/dev/null || true
+
+if ! pgrep -x dockerd >/dev/null 2>&1; then
+  echo "ensure-docker: starting dockerd (log: $LOG)" >&2
+  nohup dockerd >"$LOG" 2>&1 </dev/null &
+fi
+
+for ((i = 0; i < WAIT_SECONDS * 4; i++)); do
+  if engine_answers; then
+    echo "ensure-docker: engine answers after $((i / 4)) s" >&2
+    exit 0
+  fi
+  sleep 0.25
+done
+echo "ensure-docker: dockerd did not answer /_ping within ${WAIT_SECONDS}s; last log lines:" >&2
+tail -n 20 "$LOG" >&2 || true
+exit 3

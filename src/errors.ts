@@ -1,0 +1,83 @@
+/**
+ * The exit-code table (DESIGN.md section 2) and the error classes that carry those codes.
+ * This is the only place an exit code is decided.
+ */
+export const ExitCode = {
+  ok: 0,
+  stepFailed: 1,
+  usage: 2,
+  engineUnreachable: 3,
+  noTarget: 4,
+  verifyFailed: 5,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class FirebreakError extends Error {
+  readonly exitCode: ExitCode = ExitCode.stepFailed;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad flags, a bad playbook file, a bad template, an unknown step type. */
+export class UsageError extends FirebreakError {
+  override readonly exitCode = ExitCode.usage;
+}
+
+/** The Docker engine could not be reached, or refused us (permissions, TLS). */
+export class EngineUnreachableError extends FirebreakError {
+  override readonly exitCode = ExitCode.engineUnreachable;
+}
+
+/** No container matched the targets given. */
+export class NoTargetError extends FirebreakError {
+  override readonly exitCode = ExitCode.noTarget;
+}
+
+/** A bundle failed verification: a hash mismatch, a missing or unexpected entry. */
+export class VerifyError extends FirebreakError {
+  override readonly exitCode = ExitCode.verifyFailed;
+}
+
+/** The run was interrupted by SIGINT or SIGTERM. */
+export class InterruptedError extends FirebreakError {
+  override readonly exitCode = ExitCode.interrupted;
+}
+
+/** A Docker API call failed for a reason other than reachability; the engine's message is kept. */
+export class EngineError extends FirebreakError {
+  constructor(
+    message: string,
+    readonly statusCode: number | undefined,
+    readonly engineMessage: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+  get notFound(): boolean {
+    return this.statusCode === 404;
+  }
+}
+
+/** A playbook step failed on a target. */
+export class StepError extends FirebreakError {
+  constructor(
+    readonly stepId: string,
+    readonly target: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${stepId} on ${target}: ${message}`, options);
+  }
+}
+
+export function exitCodeOf(error: unknown): ExitCode {
+  if (error instanceof FirebreakError) return error.exitCode;
+  return ExitCode.stepFailed;
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
