@@ -1,0 +1,13 @@
+// `npm run bench`: every benchmark, each comparing firebreak with the docker CLI in the same run.
+import {prepare, removeBenchObjects} from './common.js'
+import {benchIsolate} from './isolate.js'
+
+const only = process.argv[2]
+const benches: Record<string, () => Promise<void>> = {isolate: benchIsolate}
+
+await prepare()
+try {
+  for (const [name, bench] of Object.entries(benches)) if (!only || only === name) await bench()
+} finally {
+  await removeBenchObjects()
+}

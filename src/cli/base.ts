@@ -1,0 +1,105 @@
+import { Command } from '@oclif/core';
+import { exitCodeOf, ExitCode, FirebreakError, InterruptedError, messageOf, UsageError } from '../errors.js';
+import type { LoadedPlaybook } from '../engine/playbook.js';
+import type { RunOutcome } from '../engine/request.js';
+import type { LogLevel } from '../log.js';
+import { canPrompt, confirm } from './confirm.js';
+import type { RunFlagValues } from './flags.js';
+import { createProgress, progressModeFor } from './progress.js';
+import { outcomeJson, renderOutcome } from './render.js';
+
+/**
+ * What every firebreak command shares: one place that turns errors into a one-line message and
+ * the exit code from the table, and one way to run a playbook and show its result.
+ */
+export abstract class FirebreakCommand extends Command {
+  static override enableJsonFlag = true;
+
+  /** Set from the table in errors.ts; bin/run.js exits with it once oclif is done. */
+  protected setExitCode(code: number): void {
+    process.exitCode = code;
+  }
+
+  protected async runPlaybookCommand(
+    playbook: string | LoadedPlaybook,
+    targets: string[],
+    flags: RunFlagValues,
+    params: Record<string, unknown>,
+  ): Promise<unknown> {
+    const json = this.jsonEnabled();
+    if (targets.length === 0 && !flags.filter?.length) {
+      throw new UsageError('name at least one container (name, id or id prefix) or select with --filter KEY=VALUE');
+    }
+    const controller = new AbortController();
+    const stopSignals = interruptOn(controller);
+    try {
+      const { runPlaybook } = await import('../engine/run.js');
+      const outcome: RunOutcome = await runPlaybook({
+        playbook,
+        params,
+        references: targets,
+        filters: flags.filter ?? [],
+        host: flags.host,
+        evidenceDir: flags['evidence-dir'],
+        incident: flags.incident,
+        dryRun: flags['dry-run'],
+        concurrency: flags.concurrency,
+        compression: flags.compression as 'gzip' | 'none',
+        logLevel: flags['log-level'] as LogLevel,
+        signal: controller.signal,
+        progress: createProgress(progressModeFor(json)),
+        onTargets: (found) => {
+          if (!json && found.length > 1) {
+            process.stderr.write(`${found.length} containers matched: ${found.map((t) => t.name).join(', ')}\n`);
+          }
+        },
+        confirm: async (found, plans) => {
+          const changes = plans.some((plan) => plan.steps.some((step) => step.mutates));
+          if (flags.yes || found.length < 2 || !changes || !canPrompt()) return true;
+          return confirm(`Run ${typeof playbook === 'string' ? playbook : playbook.name} on these ${found.length} containers?`);
+        },
+      });
+      this.setExitCode(outcome.exitCode);
+      if (!json) process.stdout.write(renderOutcome(outcome));
+      return outcomeJson(outcome);
+    } finally {
+      stopSignals();
+    }
+  }
+
+  /** One line, the exit code from the table; a stack only at --log-level debug. */
+  protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    if (error.oclif?.exit !== undefined && !(error instanceof FirebreakError)) {
+      // oclif's own parse errors (unknown flag, missing argument) are usage errors: exit 2.
+      if (error.oclif.exit === 0) throw error;
+      return this.fail(new UsageError(error.message.split('\n')[0] ?? error.message), ExitCode.usage);
+    }
+    return this.fail(error, exitCodeOf(error));
+  }
+
+  private fail(error: Error, code: number): unknown {
+    process.exitCode = code;
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify({ status: 'error', exitCode: code, error: { type: error.name, message: error.message } }, null, 2)}\n`);
+    } else {
+      process.stderr.write(`firebreak: ${messageOf(error)}\n`);
+      if (process.argv.includes('debug') || process.env.FIREBREAK_DEBUG) process.stderr.write(`${error.stack}\n`);
+    }
+    return undefined;
+  }
+}
+
+/** Ctrl-C or SIGTERM aborts the run, which still finalises its bundle; a second Ctrl-C leaves at once. */
+function interruptOn(controller: AbortController): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(ExitCode.interrupted);
+    process.stderr.write(`\nfirebreak: ${signal}: stopping; finalising the evidence bundle (again to quit now)\n`);
+    controller.abort(new InterruptedError(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}

@@ -1,0 +1,64 @@
+import type { Progress } from '../engine/progress.js';
+import { silentProgress } from '../engine/progress.js';
+import type { StepRecord, TargetRecord } from '../evidence/record.js';
+
+export type ProgressMode = 'tty' | 'lines' | 'silent';
+
+/** The terminal chooses the renderer, not the task: spinners on a TTY, one line per event elsewhere. */
+export function progressModeFor(json: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressMode {
+  if (json) return 'silent';
+  return stream.isTTY && process.env.TERM !== 'dumb' && !process.env.CI ? 'tty' : 'lines';
+}
+
+export function createProgress(mode: ProgressMode): Progress {
+  if (mode === 'silent') return silentProgress;
+  return {
+    async runTargets(targets, concurrency, work) {
+      // Loaded only when progress is shown: --json runs never pay for it.
+      const { Listr, ListrLogger, ProcessOutput, PRESET_TIMER } = await import('listr2');
+      // Progress is stderr's; stdout carries only the result.
+      const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
+      const results: TargetRecord[] = new Array(targets.length);
+      const list = new Listr(
+        targets.map((target, index) => ({
+          title: target.name,
+          task: async (_: unknown, task: { title: string; output: string }) => {
+            const record = await work(target, {
+              stepStarted: (step, attempt) => {
+                task.output = `${step.id} (${step.uses})${attempt > 1 ? `, attempt ${attempt}` : ''}`;
+              },
+              stepFinished: (step) => {
+                if (step.status !== 'skipped') task.output = describeStep(step);
+              },
+            });
+            results[index] = record;
+            task.title = `${target.name}: ${record.status}`;
+            if (record.status !== 'succeeded') throw new Error(`${target.name}: ${firstProblem(record)}`);
+          },
+        })),
+        {
+          concurrent: concurrency,
+          exitOnError: false,
+          registerSignalListeners: false,
+          renderer: mode === 'tty' ? 'default' : 'simple',
+          fallbackRenderer: 'simple',
+          rendererOptions: { logger, timer: PRESET_TIMER, collapseSubtasks: false, outputBar: 1 } as object,
+          fallbackRendererOptions: { logger, timer: PRESET_TIMER } as object,
+        },
+      );
+      await list.run();
+      return results;
+    },
+  };
+}
+
+function describeStep(step: StepRecord): string {
+  const already = step.status === 'succeeded' && step.changed === false ? ' (already so)' : '';
+  const detail = step.error ?? step.note;
+  return `${step.id} ${step.status}${already}${detail ? `: ${detail}` : ''}`;
+}
+
+function firstProblem(record: TargetRecord): string {
+  const failed = [...record.steps, ...(record.onFailure ?? [])].find((s) => s.status === 'failed' || s.status === 'aborted');
+  return failed ? `${failed.id}: ${failed.error ?? failed.status}` : record.status;
+}

@@ -1,0 +1,69 @@
+import type { TargetPlan, PlannedStep } from '../engine/plan.js';
+import type { RunOutcome } from '../engine/request.js';
+import type { StepRecord } from '../evidence/record.js';
+import { formatDuration } from '../engine/duration.js';
+
+/** The human result on stdout. Its last line always names the bundle and its SHA-256. */
+export function renderOutcome(outcome: RunOutcome): string {
+  if (outcome.status === 'planned') return renderPlan(outcome.playbook, outcome.plan ?? []);
+  if (outcome.status === 'declined') return `${outcome.playbook}: not confirmed; nothing was changed\n`;
+  const record = outcome.record!;
+  const lines = [
+    `${record.playbook.name} ${record.status} on ${plural(record.targets.length, 'container')} ` +
+      `in ${formatDuration(record.durationMs)} (incident ${record.incident})`,
+  ];
+  for (const target of record.targets) {
+    lines.push(`  ${target.name} (${target.id.slice(0, 12)}): ${target.status}`);
+    for (const step of [...target.steps, ...(target.onFailure ?? [])]) lines.push(`    ${stepLine(step)}`);
+  }
+  if (outcome.bundle) lines.push(`bundle ${outcome.bundle.path} sha256 ${outcome.bundle.sha256}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function stepLine(step: StepRecord): string {
+  const mark = { succeeded: 'ok  ', failed: 'FAIL', skipped: 'skip', aborted: 'STOP' }[step.status];
+  const already = step.status === 'succeeded' && step.changed === false ? ' (already so)' : '';
+  const detail = step.error ?? step.note ?? '';
+  const tolerated = step.status === 'failed' && step.continueOnError ? ' (continue-on-error)' : '';
+  return `${mark} ${step.id}${already}${tolerated}${detail ? `: ${detail}` : ''}`;
+}
+
+export function renderPlan(playbook: string, plans: readonly TargetPlan[]): string {
+  const lines = [`${playbook}: plan for ${plural(plans.length, 'container')} (dry run: nothing was changed)`];
+  for (const plan of plans) {
+    lines.push(`  ${plan.target.name} (${plan.target.id.slice(0, 12)}, ${plan.target.image})`);
+    plan.steps.forEach((step, i) => lines.push(...planLines(step, `    ${i + 1}. `, '       ')));
+    if (plan.onFailure.length) {
+      lines.push('    on failure:');
+      plan.onFailure.forEach((step) => lines.push(...planLines(step, '      - ', '        ')));
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function planLines(step: PlannedStep, first: string, rest: string): string[] {
+  const flags = [step.mutates ? 'changes state' : '', step.retry ?? '', step.continueOnError ? 'continue on error' : '']
+    .filter(Boolean)
+    .join('; ');
+  const lines = [`${first}${step.id} [${step.uses}] ${step.line}${flags ? ` (${flags})` : ''}`];
+  step.steps?.forEach((child, i) => lines.push(...planLines(child, `${rest}${i + 1}. `, `${rest}   `)));
+  return lines;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** What --json prints: the outcome without the parts only the bundle needs. */
+export function outcomeJson(outcome: RunOutcome): unknown {
+  return {
+    status: outcome.status,
+    exitCode: outcome.exitCode,
+    playbook: outcome.playbook,
+    incident: outcome.incident,
+    runId: outcome.runId,
+    ...(outcome.bundle ? { bundle: outcome.bundle } : {}),
+    ...(outcome.record ? { targets: outcome.record.targets, startedAt: outcome.record.startedAt, endedAt: outcome.record.endedAt } : {}),
+    ...(outcome.status === 'planned' ? { plan: outcome.plan } : {}),
+  };
+}

@@ -1,0 +1,17 @@
+import { Args } from '@oclif/core';
+import { FirebreakCommand } from '../../cli/base.js';
+import { loadPlaybook } from '../../engine/loader.js';
+
+export default class PlaybooksShow extends FirebreakCommand {
+  static override summary = 'Print a playbook (built-in name or file).';
+  static override examples = ['<%= config.bin %> playbooks show isolate'];
+  static override args = { playbook: Args.string({ required: true, description: 'built-in name or path' }) };
+
+  async run(): Promise<unknown> {
+    const { args } = await this.parse(PlaybooksShow);
+    const playbook = loadPlaybook(args.playbook);
+    if (!this.jsonEnabled()) process.stdout.write(`# ${playbook.source}\n${playbook.text}`);
+    const { text: _text, ...rest } = playbook;
+    return JSON.parse(JSON.stringify(rest, (key, value) => (key === 'type' && typeof value === 'object' ? undefined : value)));
+  }
+}

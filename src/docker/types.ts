@@ -1,0 +1,73 @@
+/**
+ * The small types that everything above src/docker speaks. Raw Engine API shapes stop here,
+ * except `raw` fields, which are kept only to be written verbatim into the evidence bundle.
+ */
+
+/** A container a playbook acts on. */
+export interface Target {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  labels: Record<string, string>;
+}
+
+/** One network a container is attached to, with what is needed to put it back. */
+export interface NetworkAttachment {
+  network: string;
+  networkId: string;
+  aliases: string[];
+  ipv4?: string;
+  ipv6?: string;
+  mac?: string;
+  /** The addresses were chosen by the user (IPAMConfig), not handed out by the engine. */
+  fixedAddress: boolean;
+  links?: string[];
+}
+
+export interface ContainerState {
+  status: string;
+  running: boolean;
+  paused: boolean;
+  restarting: boolean;
+  exitCode: number;
+  health?: string;
+  restartCount: number;
+  startedAt?: string;
+  finishedAt?: string;
+  oomKilled: boolean;
+}
+
+/** Resource limits as `container.update` understands them; absent means unlimited (0 in the API). */
+export interface Limits {
+  nanoCpus: number;
+  cpuShares: number;
+  memory: number;
+  memorySwap: number;
+  pidsLimit: number;
+}
+
+export interface ContainerDetails extends Target {
+  state: ContainerState;
+  networks: NetworkAttachment[];
+  networkMode: string;
+  limits: Limits;
+  hasHealthcheck: boolean;
+  raw: unknown;
+}
+
+export interface NetworkDetails {
+  id: string;
+  name: string;
+  driver: string;
+  internal: boolean;
+  /** Subnets configured by the user; a fixed address can only be requested on such a network. */
+  subnets: string[];
+}
+
+export interface EngineVersion {
+  version: string;
+  apiVersion: string;
+  os: string;
+  arch: string;
+}

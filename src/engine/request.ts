@@ -1,0 +1,39 @@
+import type { Target } from '../docker/index.js';
+import type { RunRecord, RunStatus } from '../evidence/record.js';
+import type { ExitCode } from '../errors.js';
+import type { LogLevel } from '../log.js';
+import type { LoadedPlaybook } from './playbook.js';
+import type { TargetPlan } from './plan.js';
+import type { Progress } from './progress.js';
+
+/** Everything a command hands the engine. Commands build this and nothing more. */
+export interface RunRequest {
+  playbook: string | LoadedPlaybook;
+  params: Record<string, unknown>;
+  references: string[];
+  filters: string[];
+  host?: string;
+  evidenceDir: string;
+  incident?: string;
+  dryRun: boolean;
+  concurrency: number;
+  compression: 'gzip' | 'none';
+  logLevel: LogLevel;
+  signal: AbortSignal;
+  progress: Progress;
+  /** Asked after targets are resolved and planned, before anything changes; false stops the run. */
+  confirm?: (targets: readonly Target[], plans: readonly TargetPlan[]) => Promise<boolean>;
+  /** Told the targets as soon as they are known (before the prompt and the run). */
+  onTargets?: (targets: readonly Target[], plans: readonly TargetPlan[]) => void;
+}
+
+export interface RunOutcome {
+  status: RunStatus | 'planned' | 'declined';
+  exitCode: ExitCode;
+  runId: string;
+  incident: string;
+  playbook: string;
+  plan?: TargetPlan[];
+  record?: RunRecord;
+  bundle?: { path: string; sha256: string; size: number };
+}

@@ -1,0 +1,162 @@
+import type { Logger } from 'pino';
+import type { Engine, Target } from '../docker/index.js';
+import { messageOf } from '../errors.js';
+import type { StepRecord, StepStatus, TargetRecord } from '../evidence/record.js';
+import type { ArtifactSink, StepContext } from '../steps/types.js';
+import { resolveInput } from './input.js';
+import type { LoadedPlaybook, LoadedStep } from './playbook.js';
+import { withRetry } from './retry.js';
+import { templateScope } from './scope.js';
+import type { TemplateScope } from './template.js';
+import { withTimeout } from './timeout.js';
+
+export interface TargetHooks {
+  stepStarted(step: LoadedStep, attempt: number): void;
+  stepFinished(record: StepRecord): void;
+}
+
+export interface TargetRun {
+  engine: Engine;
+  target: Target;
+  playbook: LoadedPlaybook;
+  params: Record<string, unknown>;
+  incident: string;
+  runId: string;
+  runStartedAt: Date;
+  evidenceDir: string;
+  signal: AbortSignal;
+  log: Logger;
+  artifacts: ArtifactSink;
+  hooks: TargetHooks;
+}
+
+/** Run the playbook's steps on one target, in order; a failure skips the rest and runs on-failure. */
+export async function runTarget(run: TargetRun): Promise<TargetRecord> {
+  const scope = templateScope(run);
+  const { records, failed } = await runSteps(run, run.playbook.steps, scope);
+  const aborted = run.signal.aborted;
+  let onFailure: StepRecord[] | undefined;
+  // An interrupted run does not alert: the operator stopped it on purpose.
+  if (failed && !aborted && run.playbook.onFailure.length > 0) {
+    onFailure = (await runSteps(run, run.playbook.onFailure, scope)).records;
+  }
+  return {
+    id: run.target.id,
+    name: run.target.name,
+    image: run.target.image,
+    status: aborted ? 'aborted' : failed ? 'failed' : 'succeeded',
+    steps: records,
+    ...(onFailure ? { onFailure } : {}),
+  };
+}
+
+async function runSteps(
+  run: TargetRun,
+  steps: readonly LoadedStep[],
+  scope: TemplateScope,
+): Promise<{ records: StepRecord[]; failed?: StepRecord }> {
+  const records: StepRecord[] = [];
+  let failed: StepRecord | undefined;
+  for (const step of steps) {
+    let record: StepRecord;
+    if (run.signal.aborted) record = notRun(step, 'aborted', 'not run: the run was interrupted');
+    else if (failed) record = notRun(step, 'skipped', `not run: step ${failed.id} failed`);
+    else record = await runStep(run, step, scope);
+    records.push(record);
+    run.hooks.stepFinished(record);
+    scope.steps[step.id] = { outputs: record.outputs ?? {} };
+    if (record.status === 'failed' && !step.continueOnError) failed ??= record;
+  }
+  return { records, failed };
+}
+
+async function runStep(run: TargetRun, step: LoadedStep, scope: TemplateScope): Promise<StepRecord> {
+  const started = new Date();
+  const log = run.log.child({ step: step.id, uses: step.uses });
+  const base = { id: step.id, uses: step.uses, ...(step.name ? { name: step.name } : {}), startedAt: started.toISOString() };
+  const finish = (fields: Partial<StepRecord> & { status: StepStatus; attempts: number }): StepRecord => {
+    const ended = new Date();
+    const record: StepRecord = { ...base, ...fields, endedAt: ended.toISOString(), durationMs: ended.getTime() - started.getTime() };
+    if (step.continueOnError) record.continueOnError = true;
+    log[record.status === 'succeeded' ? 'info' : 'warn'](
+      { status: record.status, durationMs: record.durationMs, error: record.error, note: record.note },
+      `${step.id} ${record.status}`,
+    );
+    return record;
+  };
+
+  if (step.steps) return runGroup(run, step, scope, finish);
+
+  let input: unknown;
+  try {
+    input = resolveInput(step, scope);
+  } catch (error) {
+    return finish({ status: 'failed', attempts: 0, error: messageOf(error) });
+  }
+  try {
+    const { value, attempts } = await withRetry(
+      step.retry,
+      run.signal,
+      (attempt) => {
+        run.hooks.stepStarted(step, attempt);
+        log.debug({ attempt, input }, 'attempt');
+        return withTimeout(step.timeoutMs, run.signal, (signal) => step.type!.run(stepContext(run, signal, log), input));
+      },
+      (attempt, error, delayMs) => log.warn({ attempt, delayMs, error: messageOf(error) }, 'retrying'),
+    );
+    return finish({
+      status: 'succeeded',
+      attempts,
+      input,
+      ...(value.outputs ? { outputs: value.outputs } : {}),
+      ...(value.undo !== undefined ? { undo: value.undo } : {}),
+      ...(value.changed !== undefined ? { changed: value.changed } : {}),
+      ...(value.note ? { note: value.note } : {}),
+    });
+  } catch (error) {
+    const attempts = (error as { attempts?: number }).attempts ?? 1;
+    if (run.signal.aborted) return finish({ status: 'aborted', attempts, input, error: 'interrupted' });
+    return finish({ status: 'failed', attempts, input, error: messageOf(error) });
+  }
+}
+
+async function runGroup(
+  run: TargetRun,
+  step: LoadedStep,
+  scope: TemplateScope,
+  finish: (fields: Partial<StepRecord> & { status: StepStatus; attempts: number }) => StepRecord,
+): Promise<StepRecord> {
+  let children: StepRecord[] = [];
+  try {
+    const { attempts } = await withRetry(step.retry, run.signal, async (attempt) => {
+      run.hooks.stepStarted(step, attempt);
+      const result = await withTimeout(step.timeoutMs, run.signal, () => runSteps(run, step.steps!, scope));
+      children = result.records;
+      if (result.failed) throw new Error(`step ${result.failed.id} failed: ${result.failed.error}`);
+    });
+    return finish({ status: 'succeeded', attempts, steps: children, note: `${children.length} steps` });
+  } catch (error) {
+    const attempts = (error as { attempts?: number }).attempts ?? 1;
+    const status = run.signal.aborted ? 'aborted' : 'failed';
+    return finish({ status, attempts, steps: children, error: messageOf(error) });
+  }
+}
+
+function notRun(step: LoadedStep, status: StepStatus, reason: string): StepRecord {
+  return { id: step.id, uses: step.uses, status, attempts: 0, note: reason };
+}
+
+function stepContext(run: TargetRun, signal: AbortSignal, log: Logger): StepContext {
+  return {
+    engine: run.engine,
+    target: run.target,
+    signal,
+    log,
+    artifacts: run.artifacts,
+    incident: run.incident,
+    evidenceDir: run.evidenceDir,
+    runId: run.runId,
+    runStartedAt: run.runStartedAt,
+  };
+}
+

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { durationPattern } from './duration.js';
+
+/**
+ * The playbook format. The zod schema is the single source: the TypeScript types below are
+ * inferred from it and `firebreak playbooks schema` prints its JSON Schema for editors.
+ */
+
+const duration = z
+  .union([z.string().regex(durationPattern, 'a duration such as 500ms, 10s or 2m'), z.number().nonnegative()])
+  .describe('A duration: 500ms, 10s, 2m, 1h, or a number of seconds');
+
+export const retrySchema = z
+  .object({
+    attempts: z.number().int().min(1).max(100).describe('Total attempts, the first one included'),
+    delay: duration.default('1s').describe('Wait before the second attempt'),
+    backoff: z.enum(['fixed', 'exponential']).default('fixed'),
+    'max-delay': duration.optional().describe('Upper bound for an exponential delay'),
+  })
+  .strict();
+
+const identifier = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lower-case letters, digits, - and _, starting with a letter');
+
+export const paramTypes = ['string', 'number', 'boolean', 'string-list', 'duration'] as const;
+
+export const paramSchema = z
+  .object({
+    type: z.enum(paramTypes),
+    default: z.unknown().optional(),
+    required: z.boolean().optional(),
+    description: z.string().optional(),
+  })
+  .strict();
+
+export interface StepSpec {
+  id?: string;
+  name?: string;
+  uses: string;
+  with?: Record<string, unknown>;
+  timeout?: string | number;
+  retry?: z.infer<typeof retrySchema>;
+  'continue-on-error'?: boolean;
+  steps?: StepSpec[];
+}
+
+export const stepSchema: z.ZodType<StepSpec> = z
+  .object({
+    id: identifier.optional().describe('Names the step for templates (steps.<id>.outputs) and the report'),
+    name: z.string().optional().describe('A human title for progress and the report'),
+    uses: z.string().describe('The step type, family.verb, or group'),
+    with: z.record(z.string(), z.unknown()).optional().describe('Inputs of the step type; strings may hold ${{ }} templates'),
+    timeout: duration.optional(),
+    retry: retrySchema.optional(),
+    'continue-on-error': z.boolean().optional().describe('A failure is recorded but does not stop the playbook'),
+    get steps() {
+      return z.array(stepSchema).min(1).optional().describe('The steps of a group, run as one unit');
+    },
+  })
+  .strict() as unknown as z.ZodType<StepSpec>;
+
+export const playbookSchema = z
+  .object({
+    name: identifier,
+    description: z.string().optional(),
+    params: z.record(identifier, paramSchema).default({}),
+    steps: z.array(stepSchema).min(1),
+    'on-failure': z.array(stepSchema).optional().describe('Run on a target after a step there failed'),
+    expect: z.array(z.string()).optional().describe('Post-conditions checked by drills'),
+  })
+  .strict();
+
+export type Playbook = z.output<typeof playbookSchema>;
+export type ParamSpec = z.output<typeof paramSchema>;
+export type RetryPolicy = z.output<typeof retrySchema>;
+
+export function playbookJsonSchema(): unknown {
+  return z.toJSONSchema(playbookSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,18 @@
+import Docker from 'dockerode'
+import {ensureFixtureImage, FIXTURE_IMAGE} from './fixture-image.js'
+
+// Integration tests must fail, never skip, when there is no engine: throwing here fails the run.
+export default async function setup(): Promise<void> {
+  const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'
+  // docker-modem reads DOCKER_HOST itself, else uses the local socket. The timeout keeps a dead
+  // tcp:// host from hanging the run until hookTimeout.
+  const docker = new Docker({timeout: 10_000})
+  try {
+    await docker.ping()
+  } catch (error) {
+    throw new Error(`no Docker engine answers on ${where}; run scripts/ensure-docker.sh (${(error as Error).message})`)
+  }
+
+  const ms = await ensureFixtureImage(docker)
+  if (ms > 0) console.log(`fixture image ${FIXTURE_IMAGE} imported in ${Math.round(ms)} ms`)
+}
