@@ -104,7 +104,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     };
     try {
       await bundle.addStream('journal.ndjson', createReadStream(journalPath));
-      record.artifacts = bundle.artifacts().map(({ path, size, sha256 }) => ({ path, size, sha256 }));
+      record.artifacts = bundle.artifacts().map(({ path, size, sha256, incomplete }) => ({ path, size, sha256, ...(incomplete ? { incomplete } : {}) }));
       await bundle.addFile('run.json', `${JSON.stringify(record, null, 2)}\n`);
       await bundle.addFile('report.md', renderMarkdown(record));
     } finally {

@@ -41,6 +41,8 @@ export interface ArtifactEntry {
   path: string;
   size: number;
   sha256: string;
+  /** Why the stored bytes are not the whole artifact (the producer failed mid-stream). */
+  incomplete?: string;
 }
 
 export interface RunRecord {
