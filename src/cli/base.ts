@@ -72,7 +72,7 @@ export abstract class FirebreakCommand extends Command {
     if (error.oclif?.exit !== undefined && !(error instanceof FirebreakError)) {
       // oclif's own parse errors (unknown flag, missing argument) are usage errors: exit 2.
       if (error.oclif.exit === 0) throw error;
-      return this.fail(new UsageError(error.message.split('\n')[0] ?? error.message), ExitCode.usage);
+      return this.fail(new UsageError(oneLine(error.message)), ExitCode.usage);
     }
     return this.fail(error, exitCodeOf(error));
   }
@@ -87,6 +87,18 @@ export abstract class FirebreakCommand extends Command {
     }
     return undefined;
   }
+}
+
+/** oclif's parse errors span lines; ours are one line, with the useful part kept. */
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    // oclif's note about greedy multi-value flags does not apply: ours are non-greedy.
+    .replace(/ Note: .*?(?= See more help|$)/, '');
 }
 
 /** Ctrl-C or SIGTERM aborts the run, which still finalises its bundle; a second Ctrl-C leaves at once. */

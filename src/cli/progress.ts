@@ -23,12 +23,17 @@ export function createProgress(mode: ProgressMode): Progress {
         targets.map((target, index) => ({
           title: target.name,
           task: async (_: unknown, task: { title: string; output: string }) => {
+            // Concurrent targets interleave in a log: every line names its container there.
+            const prefix = mode === 'tty' ? '' : `${target.name}: `;
             const record = await work(target, {
+              // On a terminal the line shows what runs now; in a log only results and retries are worth a line.
               stepStarted: (step, attempt) => {
-                task.output = `${step.id} (${step.uses})${attempt > 1 ? `, attempt ${attempt}` : ''}`;
+                if (mode === 'tty' || attempt > 1) {
+                  task.output = `${prefix}${step.id} (${step.uses})${attempt > 1 ? `, attempt ${attempt}` : ''}`;
+                }
               },
               stepFinished: (step) => {
-                if (step.status !== 'skipped') task.output = describeStep(step);
+                if (step.status !== 'skipped') task.output = `${prefix}${describeStep(step)}`;
               },
             });
             results[index] = record;
