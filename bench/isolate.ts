@@ -53,7 +53,7 @@ export async function benchIsolate(): Promise<void> {
     await reconnect(names, networks)
     fb.push(
       await seconds(async () => {
-        const r = await firebreak(['isolate', ...names, '--yes', '--evidence-dir', evidence, '--concurrency', '16'])
+        const r = await firebreak(['isolate', ...names, '--yes', '--evidence-dir', evidence, '--concurrency', String(process.env.BENCH_CONCURRENCY ?? 8)])
         if (r.code !== 0) throw new Error(`firebreak isolate failed: ${r.stderr}`)
       }),
     )

@@ -55,10 +55,15 @@ export function resolveEndpoint(host: string | undefined, env: NodeJS.ProcessEnv
   if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`--host "${address}": unsupported scheme ${url.protocol}; use unix://, tcp:// or ssh://`);
   }
-  const port = url.port ? Number(url.port) : 2375;
-  const tls = url.protocol === 'https:' || (env.DOCKER_TLS_VERIFY ?? '') === '1' || port === 2376;
-  const options: Endpoint['options'] = { host: url.hostname, port, protocol: tls ? 'https' : 'http' };
-  if (tls && env.DOCKER_CERT_PATH) Object.assign(options, readTlsFiles(env.DOCKER_CERT_PATH));
+  // As the docker CLI: any non-empty DOCKER_TLS_VERIFY turns TLS on, and so does port 2376.
+  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 2376 : 2375;
+  const tls = url.protocol === 'https:' || Boolean(env.DOCKER_TLS_VERIFY) || port === 2376;
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const options: Endpoint['options'] = { host: hostname, port, protocol: tls ? 'https' : 'http' };
+  const certPath = env.DOCKER_CERT_PATH || (env.HOME ? join(env.HOME, '.docker') : '');
+  if (tls && certPath && (env.DOCKER_CERT_PATH || existsSync(join(certPath, 'ca.pem')))) {
+    Object.assign(options, readTlsFiles(certPath));
+  }
   return { label: `tcp://${url.hostname}:${port}${tls ? ' (TLS)' : ''}`, options };
 }
 

@@ -111,8 +111,8 @@ function checkInput(schema: z.ZodType, input: Record<string, unknown>, fail: (m:
   for (const issue of result.error.issues) {
     const value = valueAt(input, issue.path);
     if (expressionsIn(value).length > 0) continue;
-    const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` (${issue.keys.join(', ')})` : '';
-    throw fail(`${issue.message}${keys}`, issue.path);
+    const keys = 'keys' in issue && Array.isArray(issue.keys) ? issue.keys : [];
+    throw fail(`${issue.message}${keys.length ? ` (${keys.join(', ')})` : ''}`, [...issue.path, ...keys.slice(0, 1)]);
   }
 }
 
@@ -153,6 +153,6 @@ function schemaError(error: z.ZodError, yaml: ParsedYaml): UsageError {
   const issue = error.issues[0]!;
   const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` (${issue.keys.join(', ')})` : '';
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : '';
-  const path = issue.path as PropertyKey[];
+  const path = [...(issue.path as PropertyKey[]), ...('keys' in issue && Array.isArray(issue.keys) ? issue.keys.slice(0, 1) : [])];
   return new UsageError(`${yaml.locate(path)}: ${formatYamlPath(path) || '(top)'}: ${issue.message}${keys}${more}`);
 }

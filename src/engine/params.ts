@@ -32,6 +32,8 @@ function coerce(value: unknown, type: string, where: string): unknown {
     case 'string':
       return String(value);
     case 'number': {
+      // Number('') is 0: an empty --param must not quietly become zero.
+      if (typeof value === 'string' && value.trim() === '') throw new UsageError(`${where}: an empty value is not a number`);
       const n = typeof value === 'number' ? value : Number(value);
       if (!Number.isFinite(n)) throw new UsageError(`${where}: "${value}" is not a number`);
       return n;

@@ -43,7 +43,9 @@ export async function withRetry<T>(
       if (signal.aborted || n >= attempts) throw Object.assign(asError(error), { attempts: n });
       const delay = retryDelay(policy!, n);
       onRetry?.(n, error, delay);
-      await sleep(delay, signal);
+      await sleep(delay, signal).catch((reason: unknown) => {
+        throw Object.assign(asError(reason), { attempts: n });
+      });
     }
   }
 }

@@ -79,7 +79,8 @@ export function checkExpression(expression: string, names: TemplateNames): strin
 function lookup(expression: string, scope: TemplateScope): unknown {
   let value: unknown = scope;
   for (const part of expression.split('.')) {
-    if (value === null || typeof value !== 'object') return undefined;
+    // Own properties only: `constructor` or `__proto__` must never resolve to something.
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, part)) return undefined;
     value = (value as Record<string, unknown>)[part];
   }
   return value;

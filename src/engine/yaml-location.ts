@@ -12,7 +12,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const problem = doc.errors[0];
   if (problem) {
-    const at = problem.linePos?.[0];
+    const at = problem.linePos?.[0] ?? lineCounter.linePos(problem.pos[0]);
     const where = at ? `${file}:${at.line}:${at.col}` : file;
     throw new UsageError(`${where}: not valid YAML: ${problem.message.split('\n')[0]}`);
   }
