@@ -8,7 +8,8 @@ import { ExitCode, messageOf } from '../errors.js';
 import { BundleWriter } from '../evidence/bundle.js';
 import { runRecordSchemaId, type RunRecord, type RunStatus, type TargetRecord } from '../evidence/record.js';
 import { createRunLogger } from '../log.js';
-import { renderMarkdown } from '../report/markdown.js';
+import { renderRunMarkdown } from '../report/markdown.js';
+import type { ArtifactSink } from '../steps/types.js';
 import { toolVersion } from '../version.js';
 import { loadPlaybook } from './loader.js';
 import { resolveParams } from './params.js';
@@ -55,6 +56,8 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   log.info({ playbook: playbook.name, params, targets: targets.map((t) => t.name), operator: operator() }, 'run started');
 
   let records: TargetRecord[] = [];
+  // The report's hardening findings read each target's inspect document (see keepInspect).
+  const inspects = new Map<string, unknown>();
   let runError: unknown;
   try {
     records = await request.progress.runTargets(targets, request.concurrency, (target, hooks) =>
@@ -69,7 +72,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
         evidenceDir: request.evidenceDir,
         signal: request.signal,
         log: log.child({ target: target.name }),
-        artifacts: artifactSink(bundle, target),
+        artifacts: keepInspect(artifactSink(bundle, target), (doc) => inspects.set(target.id, doc)),
         hooks,
       }),
     );
@@ -106,7 +109,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
       await bundle.addStream('journal.ndjson', createReadStream(journalPath));
       record.artifacts = bundle.artifacts().map(({ path, size, sha256, incomplete }) => ({ path, size, sha256, ...(incomplete ? { incomplete } : {}) }));
       await bundle.addFile('run.json', `${JSON.stringify(record, null, 2)}\n`);
-      await bundle.addFile('report.md', renderMarkdown(record));
+      await bundle.addFile('report.md', renderRunMarkdown(record, inspects));
     } finally {
       await rm(journalPath, { force: true });
     }
@@ -115,6 +118,21 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
       status === 'aborted' ? ExitCode.interrupted : status === 'failed' ? ExitCode.stepFailed : ExitCode.ok;
     return { ...outcome, status, exitCode, plan: plans, record, bundle: finished };
   }
+}
+
+/**
+ * Keeps the inspect document evidence.inspect writes, once it is safely in the bundle, so report.md
+ * can show findings without reading the half-written tar back or changing any step.
+ */
+function keepInspect(sink: ArtifactSink, keep: (doc: unknown) => void): ArtifactSink {
+  return {
+    ...sink,
+    json: async (name, value) => {
+      const ref = await sink.json(name, value);
+      if (name === 'inspect.json') keep(value);
+      return ref;
+    },
+  };
 }
 
 function newIncidentId(date: Date): string {

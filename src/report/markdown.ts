@@ -1,56 +1,97 @@
-import type { RunRecord, StepRecord, TargetRecord } from '../evidence/record.js';
-import { maskSecrets } from '../secrets.js';
+import type { RunRecord } from '../evidence/record.js';
+import type { Finding } from './findings.js';
+import { buildReport, clock, duration, sizeText, spansDays, type ReportModel, type TargetReport } from './model.js';
 
-/** report.md: what was done to which container, when and by whom, and what evidence was kept. */
-export function renderMarkdown(record: RunRecord): string {
-  const lines: string[] = [];
-  lines.push(`# firebreak ${record.playbook.name}: ${record.status}`, '');
+/**
+ * report.md: what was done to which container, when and by whom, the hardening findings, and the
+ * evidence kept. Meant to be pasted into an incident ticket as it is.
+ */
+export function renderMarkdown(model: ReportModel): string {
+  const run = model.run;
+  const lines: string[] = [`# ${cell(model.title)}`, ''];
+  if (run.description) lines.push(cell(run.description), '');
   lines.push(
-    `| | |`,
-    `| --- | --- |`,
-    `| incident | ${cell(record.incident)} |`,
-    `| run | ${record.runId} |`,
-    `| started | ${record.startedAt} |`,
-    `| ended | ${record.endedAt} (${seconds(record.durationMs)}) |`,
-    `| operator | ${cell(`${record.operator.user}@${record.operator.host}`)} |`,
-    `| engine | ${cell(`${record.engine.endpoint}, Docker ${record.engine.version ?? '?'}, API ${record.engine.apiVersion ?? '?'}`)} |`,
-    `| playbook | ${cell(record.playbook.source)} |`,
-    `| params | ${cell(JSON.stringify(maskSecrets(record.params)))} |`,
+    '| | |',
+    '| --- | --- |',
+    `| incident | ${cell(run.incident)} |`,
+    `| containers | ${cell(model.targets.map((t) => `${t.name} (${t.status})`).join(', ') || 'none')} |`,
+    `| operator | ${cell(run.operator)} |`,
+    `| started | ${run.startedAt} |`,
+    `| ended | ${run.endedAt} (${duration(run.durationMs)}) |`,
+    `| playbook | ${cell(`${run.playbook} (${run.source})`)} |`,
+    `| params | ${cell(JSON.stringify(run.params))} |`,
+    `| engine | ${cell(run.engine)} |`,
+    `| run | ${run.runId}, ${cell(run.tool)} |`,
     '',
   );
-  if (record.error) lines.push(`**Run error:** ${cell(record.error)}`, '');
-  for (const target of record.targets) lines.push(...targetSection(target));
-  if (record.artifacts.length > 0) {
-    lines.push('## Evidence', '', '| file | bytes | sha256 |', '| --- | ---: | --- |');
-    for (const a of record.artifacts) lines.push(`| data/${cell(a.path)} | ${a.size} | \`${a.sha256}\` |`);
-    lines.push('', 'run.json, report.md and the manifests are hashed in manifest-sha256.txt and tagmanifest-sha256.txt.', '');
-  }
+  if (run.error) lines.push(`**Run error:** ${cell(run.error)}`, '');
+  lines.push(...timelineSection(model), ...model.targets.flatMap(targetSection), ...evidenceSection(model));
   return `${lines.join('\n')}\n`;
 }
 
-function targetSection(target: TargetRecord): string[] {
-  const lines = [`## ${cell(target.name)} (${target.id.slice(0, 12)}): ${target.status}`, '', `Image: \`${target.image}\``, ''];
-  lines.push('| time (UTC) | step | type | result | detail |', '| --- | --- | --- | --- | --- |');
-  const rows = (steps: readonly StepRecord[], prefix = ''): void => {
-    for (const step of steps) {
-      const result = step.status === 'succeeded' && step.changed === false ? 'succeeded (already so)' : step.status;
-      const detail = step.error ?? step.note ?? '';
-      const time = step.startedAt ? step.startedAt.slice(11, 23) : '';
-      const retried = step.attempts > 1 ? ` after ${step.attempts} attempts` : '';
-      lines.push(`| ${time} | ${prefix}${cell(step.id)} | ${step.uses} | ${result}${retried} | ${cell(detail)} |`);
-      if (step.steps) rows(step.steps, `${prefix}${step.id} / `);
-    }
-  };
-  rows(target.steps);
-  if (target.onFailure?.length) rows(target.onFailure, 'on-failure / ');
+/** The run-time entry point: run.json plus the inspect documents the run collected, by container id. */
+export function renderRunMarkdown(record: RunRecord, inspects: ReadonlyMap<string, unknown>): string {
+  return renderMarkdown(buildReport(record, inspects));
+}
+
+function timelineSection(model: ReportModel): string[] {
+  if (model.timeline.length === 0) return ['## Timeline', '', 'No step ran.', ''];
+  const withDate = spansDays(model);
+  const lines = ['## Timeline', '', `Times are UTC${withDate ? '' : `, on ${model.run.startedAt.slice(0, 10)}`}; every step was run by ${cell(model.run.operator)}.`, ''];
+  lines.push('| time | container | step | action | result | took | detail |', '| --- | --- | --- | --- | --- | ---: | --- |');
+  for (const row of model.timeline) {
+    const result = row.status === 'succeeded' ? row.result : `**${row.result}**`;
+    lines.push(`| ${clock(row.at, withDate)} | ${cell(row.container)} | ${cell(row.step)} | ${row.uses} | ${result} | ${duration(row.durationMs)} | ${cell(row.detail)} |`);
+  }
   lines.push('');
   return lines;
 }
 
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+function targetSection(target: TargetReport): string[] {
+  const lines = [`## ${cell(target.name)} (${target.id.slice(0, 12)}): ${target.status}`, '', `Image \`${target.image}\`.`, ''];
+  if (!target.inspected) {
+    lines.push('No inspect document for this container in the bundle (the playbook has no `evidence.inspect` step, or it failed), so no hardening findings.', '');
+    return lines;
+  }
+  const { risk, warn, ok } = target.summary;
+  lines.push(`### Hardening: ${risk} risk, ${warn} warn, ${ok} ok`, '', '| check | value | | why it matters |', '| --- | --- | --- | --- |');
+  for (const f of target.findings) lines.push(`| ${f.check} | ${cell(f.value)} | ${levelMark(f)} | ${f.why} |`);
+  lines.push('');
+  if (target.env.length > 0) {
+    lines.push('### Environment', '', 'Values of names that look secret (password, token, secret, key...) are masked; inspect.json in the bundle holds them.', '');
+    lines.push('| name | value |', '| --- | --- |');
+    for (const e of target.env) lines.push(`| ${cell(e.name)} | ${e.value === '' ? '' : `\`${code(e.value)}\``} |`);
+    lines.push('');
+  }
+  return lines;
 }
 
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(2)} s`;
+function evidenceSection(model: ReportModel): string[] {
+  if (model.evidence.length === 0) return [];
+  const lines = ['## Evidence', '', '| file | size | sha256 |', '| --- | ---: | --- |'];
+  for (const e of model.evidence) {
+    const incomplete = e.incomplete ? ` (incomplete: ${cell(e.incomplete)})` : '';
+    lines.push(`| ${cell(e.path)}${incomplete} | ${sizeText(e.size)} | \`${e.sha256}\` |`);
+  }
+  lines.push(
+    '',
+    'run.json, report.md, the manifests and bag-info.txt are not listed: manifest-sha256.txt and tagmanifest-sha256.txt hash them. ' +
+      'Check the whole bundle with `firebreak bundle verify`, or unpack it and run `sha256sum -c manifest-sha256.txt`.',
+    '',
+  );
+  return lines;
+}
+
+function levelMark(finding: Finding): string {
+  return finding.level === 'risk' ? '**RISK**' : finding.level === 'warn' ? 'warn' : 'ok';
+}
+
+/** A table cell: no pipes or line breaks, and no raw HTML for the ticket system to render. */
+function cell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\r?\n/g, ' ');
+}
+
+/** Inside a code span only a backtick or a pipe (the table) can break out. */
+function code(text: string): string {
+  return text.replace(/`/g, "'").replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }

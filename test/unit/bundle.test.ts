@@ -329,7 +329,9 @@ describe('BundleWriter', () => {
       clearInterval(sampler);
     }
     peak = Math.max(peak, process.memoryUsage.rss());
-    expect((peak - before) / 1024 / 1024).toBeLessThan(100);
+    // Not a performance target (that is bench/): a bound well under the 600 MiB that went through,
+    // so a writer that buffered an artifact whole would fail here, however busy the machine.
+    expect((peak - before) / 1024 / 1024).toBeLessThan(300);
     expect((await readdir(dir)).some((name) => name.includes('.spool-') || name.endsWith('.partial'))).toBe(false);
   }, 120_000);
 });

@@ -1,0 +1,48 @@
+import { Args } from '@oclif/core';
+import { FirebreakCommand } from '../../cli/base.js';
+import { ExitCode } from '../../errors.js';
+import { verifyBundle, type VerifyReport } from '../../evidence/verify.js';
+
+export default class BundleVerify extends FirebreakCommand {
+  static override summary = 'Re-hash every entry of an evidence bundle against its manifests.';
+  static override description =
+    'Streams the bundle once: every entry is hashed again and compared with manifest-sha256.txt and tagmanifest-sha256.txt, ' +
+    'the payload with Payload-Oxum in bag-info.txt, and the whole file with <bundle>.sha256 when it is there. ' +
+    'Prints every mismatching, missing and unexpected file. Exit 0 only when all match, 5 otherwise.';
+  static override examples = [
+    '<%= config.bin %> bundle verify evidence/20250102T030405Z_isolate_INC-42.tar.gz',
+    '<%= config.bin %> bundle verify evidence/20250102T030405Z_isolate_INC-42.tar --json',
+  ];
+  static override args = { file: Args.string({ required: true, description: 'bundle file (.tar.gz or .tar)' }) };
+
+  async run(): Promise<VerifyReport> {
+    const { args } = await this.parse(BundleVerify);
+    const report = await verifyBundle(args.file);
+    this.setExitCode(report.ok ? ExitCode.ok : ExitCode.verifyFailed);
+    if (!this.jsonEnabled()) process.stdout.write(renderVerify(report));
+    return report;
+  }
+}
+
+/** One line per problem, then the verdict last, so `tail -1` is enough for a script. */
+function renderVerify(report: VerifyReport): string {
+  const lines = [...report.problems];
+  if (report.sidecar.present && report.sidecar.ok) lines.push(`sha256 ${report.sidecar.actual} matches ${report.bundle}.sha256`);
+  else if (!report.sidecar.present) lines.push(`sha256 ${report.sidecar.actual} (no ${report.bundle}.sha256 beside it to compare)`);
+  if (report.ok) {
+    lines.push(`verified ${report.bundle}: ${report.entries} entries, all match`);
+  } else {
+    const counts = [
+      [report.mismatches.length, 'mismatched'],
+      [report.missing.length, 'missing'],
+      [report.unexpected.length, 'unexpected'],
+    ] as const;
+    const parts = counts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`);
+    if (report.sidecar.present && !report.sidecar.ok) parts.push('sidecar .sha256 differs');
+    if (!report.oxum.ok) parts.push('Payload-Oxum differs');
+    const other = report.problems.length - report.mismatches.length - report.missing.length - report.unexpected.length;
+    const shown = parts.length > 0 ? parts.join(', ') : `${other} problem${other === 1 ? '' : 's'}`;
+    lines.push(`FAILED ${report.bundle}: ${shown} (${report.entries} entries read)`);
+  }
+  return `${lines.join('\n')}\n`;
+}

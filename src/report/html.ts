@@ -1,0 +1,135 @@
+import type { Level } from './findings.js';
+import { clock, duration, sizeText, spansDays, type ReportModel, type TargetReport } from './model.js';
+
+/**
+ * The report as one self-contained HTML file: inline CSS, no scripts, no external assets, and a
+ * Content-Security-Policy that forbids loading any, so it opens the same offline, from a ticket
+ * attachment or from a mail client. Every value from the bundle goes through `esc`.
+ */
+export function renderHtml(model: ReportModel): string {
+  const run = model.run;
+  const body = [
+    `<header><h1>firebreak ${esc(run.playbook)} ${badge(run.status)}</h1>${run.description ? `<p class="lead">${esc(run.description)}</p>` : ''}</header>`,
+    summary(model),
+    run.error ? `<p class="error"><strong>Run error:</strong> ${esc(run.error)}</p>` : '',
+    timeline(model),
+    ...model.targets.map(target),
+    evidence(model),
+    `<footer>Rendered by ${esc(run.tool)} from run ${esc(run.runId)}. Secret-looking environment values are masked; the bundle's inspect.json keeps them.</footer>`,
+  ];
+  return [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${esc(model.title)} (${esc(run.incident)})</title>`,
+    `<style>${CSS}</style>`,
+    '</head>',
+    `<body><main>${body.filter(Boolean).join('\n')}</main></body>`,
+    '</html>',
+    '',
+  ].join('\n');
+}
+
+function summary(model: ReportModel): string {
+  const run = model.run;
+  const rows: Array<[string, string]> = [
+    ['incident', esc(run.incident)],
+    ['containers', model.targets.map((t) => `${esc(t.name)} ${badge(t.status)}`).join(' ') || 'none'],
+    ['operator', esc(run.operator)],
+    ['started', esc(run.startedAt)],
+    ['ended', `${esc(run.endedAt)} (${duration(run.durationMs)})`],
+    ['playbook', `${esc(run.playbook)} <span class="muted">${esc(run.source)}</span>`],
+    ['params', `<code>${esc(JSON.stringify(run.params))}</code>`],
+    ['engine', esc(run.engine)],
+  ];
+  return `<dl class="summary">${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
+}
+
+function timeline(model: ReportModel): string {
+  if (model.timeline.length === 0) return '<section><h2>Timeline</h2><p>No step ran.</p></section>';
+  const withDate = spansDays(model);
+  const rows = model.timeline.map(
+    (r) =>
+      `<tr class="${r.status}"><td class="time">${esc(clock(r.at, withDate))}</td><td>${esc(r.container)}</td><td>${esc(r.step)}</td>` +
+      `<td><code>${esc(r.uses)}</code></td><td>${badge(r.status, r.result)}</td><td class="num">${duration(r.durationMs)}</td><td>${esc(r.detail)}</td></tr>`,
+  );
+  const note = `Times are UTC${withDate ? '' : `, on ${esc(model.run.startedAt.slice(0, 10))}`}; every step was run by ${esc(model.run.operator)}.`;
+  return section('Timeline', `<p class="muted">${note}</p>`, table(['time', 'container', 'step', 'action', 'result', 'took', 'detail'], rows));
+}
+
+function target(t: TargetReport): string {
+  const head = `<h2>${esc(t.name)} <span class="muted">${esc(t.id.slice(0, 12))}</span> ${badge(t.status)}</h2><p>Image <code>${esc(t.image)}</code></p>`;
+  if (!t.inspected) {
+    return `<section>${head}<p class="muted">No inspect document for this container in the bundle, so no hardening findings.</p></section>`;
+  }
+  const findings = t.findings.map(
+    (f) => `<tr class="finding ${f.level}"><td>${esc(f.check)}</td><td><code>${esc(f.value)}</code></td><td>${level(f.level)}</td><td class="why">${esc(f.why)}</td></tr>`,
+  );
+  const counts = `<span class="counts">${level('risk')} ${t.summary.risk} ${level('warn')} ${t.summary.warn} ${level('ok')} ${t.summary.ok}</span>`;
+  const parts = [head, `<h3>Hardening ${counts}</h3>`, table(['check', 'value', '', 'why it matters'], findings)];
+  if (t.env.length > 0) {
+    const env = t.env.map((e) => `<tr><td><code>${esc(e.name)}</code></td><td><code${e.masked ? ' class="masked"' : ''}>${esc(e.value)}</code></td></tr>`);
+    parts.push('<h3>Environment</h3>', table(['name', 'value'], env, 'env'));
+  }
+  return `<section>${parts.join('\n')}</section>`;
+}
+
+function evidence(model: ReportModel): string {
+  if (model.evidence.length === 0) return '';
+  const rows = model.evidence.map(
+    (e) =>
+      `<tr><td><code>${esc(e.path)}</code>${e.incomplete ? ` <span class="badge failed">incomplete</span> ${esc(e.incomplete)}` : ''}</td>` +
+      `<td class="num">${sizeText(e.size)}</td><td class="hash">${esc(e.sha256)}</td></tr>`,
+  );
+  const note = '<p class="muted">run.json, report.md and the tag files are hashed by the bag&#39;s manifests; check the whole bundle with <code>firebreak bundle verify</code>.</p>';
+  return section('Evidence', table(['file', 'size', 'sha256'], rows), note);
+}
+
+function section(title: string, ...parts: string[]): string {
+  return `<section><h2>${esc(title)}</h2>${parts.join('\n')}</section>`;
+}
+
+function table(headers: string[], rows: string[], kind = ''): string {
+  return `<table${kind ? ` class="${kind}"` : ''}><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+}
+
+function badge(status: string, text = status): string {
+  return `<span class="badge ${esc(status)}">${esc(text)}</span>`;
+}
+
+function level(value: Level): string {
+  return `<span class="level ${value}">${value}</span>`;
+}
+
+export function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const CSS = `
+:root{--fg:#1f2328;--muted:#656d76;--line:#d0d7de;--bg:#fff;--head:#f6f8fa;--ok:#1a7f37;--warn:#9a6700;--risk:#cf222e}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.5 -apple-system,"Segoe UI",Helvetica,Arial,sans-serif}
+main{max-width:1100px;margin:0 auto;padding:24px 32px 48px}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;padding-bottom:4px;border-bottom:1px solid var(--line)}
+h3{font-size:15px;margin:18px 0 6px}.lead{margin:0 0 16px;color:var(--muted)}.muted{color:var(--muted);font-weight:normal}
+code,.hash,.time{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
+code{background:var(--head);padding:1px 4px;border-radius:4px;word-break:break-word}
+.summary{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:16px 0;padding:12px 16px;background:var(--head);border:1px solid var(--line);border-radius:6px}
+.summary dt{color:var(--muted)}.summary dd{margin:0}.summary code{background:none;padding:0}
+table{border-collapse:collapse;width:100%;margin:6px 0 12px}
+th,td{border:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
+th{background:var(--head);font-weight:600}tbody tr:nth-child(even){background:#fbfcfd}
+td.num{text-align:right;white-space:nowrap}td.time{white-space:nowrap}td.hash{word-break:break-all;width:36%}td.why{color:var(--muted)}table.env td:first-child{width:32%}
+.badge,.level{display:inline-block;padding:0 7px;border-radius:10px;font-size:12px;font-weight:600;vertical-align:middle;border:1px solid currentColor}
+.badge.succeeded,.level.ok{color:var(--ok)}.badge.failed,.badge.aborted,.level.risk{color:var(--risk)}.badge.skipped,.level.warn{color:var(--warn)}
+tr.finding.risk td:first-child{border-left:4px solid var(--risk)}tr.finding.warn td:first-child{border-left:4px solid var(--warn)}tr.finding.ok td:first-child{border-left:4px solid var(--ok)}
+.level.risk{background:#ffebe9}.level.warn{background:#fff8c5}.level.ok{background:#dafbe1}
+.counts{margin-left:8px;font-weight:normal}.counts .level{margin-left:10px}
+code.masked{color:var(--muted)}.error{padding:8px 12px;border:1px solid var(--risk);border-radius:6px;background:#ffebe9}
+tbody tr.failed td,tbody tr.aborted td{background:#fff5f5}
+footer{margin-top:32px;color:var(--muted);font-size:12px}
+@media print{main{max-width:none;padding:0}h2{break-after:avoid}tr{break-inside:avoid}}
+`;
