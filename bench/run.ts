@@ -1,9 +1,10 @@
 // `npm run bench`: every benchmark, each comparing firebreak with the docker CLI in the same run.
 import {prepare, removeBenchObjects} from './common.js'
+import {benchForensics} from './forensics.js'
 import {benchIsolate} from './isolate.js'
 
 const only = process.argv[2]
-const benches: Record<string, () => Promise<void>> = {isolate: benchIsolate}
+const benches: Record<string, () => Promise<void>> = {isolate: benchIsolate, forensics: benchForensics}
 
 await prepare()
 try {

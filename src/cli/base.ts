@@ -1,7 +1,7 @@
 import { Command } from '@oclif/core';
 import { exitCodeOf, ExitCode, FirebreakError, InterruptedError, messageOf, UsageError } from '../errors.js';
 import type { LoadedPlaybook } from '../engine/playbook.js';
-import type { RunOutcome } from '../engine/request.js';
+import type { RunOutcome, RunRequest } from '../engine/request.js';
 import type { LogLevel } from '../log.js';
 import { canPrompt, confirm } from './confirm.js';
 import type { RunFlagValues } from './flags.js';
@@ -25,6 +25,7 @@ export abstract class FirebreakCommand extends Command {
     targets: string[],
     flags: RunFlagValues,
     params: Record<string, unknown>,
+    options: Pick<RunRequest, 'freeze'> = {},
   ): Promise<unknown> {
     const json = this.jsonEnabled();
     if (targets.length === 0 && !flags.filter?.length) {
@@ -47,6 +48,7 @@ export abstract class FirebreakCommand extends Command {
         compression: flags.compression as 'gzip' | 'none',
         logLevel: flags['log-level'] as LogLevel,
         signal: controller.signal,
+        ...options,
         progress: createProgress(progressModeFor(json)),
         onTargets: (found) => {
           if (!json && found.length > 1) {

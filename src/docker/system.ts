@@ -13,6 +13,12 @@ export class SystemClient {
     return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
   }
 
+  /** What the host has: the most a container can use, and what "no limit" amounts to. */
+  async capacity(): Promise<{ cpus: number; memory: number }> {
+    const info = (await this.call.run('info', () => this.docker.info())) as { NCPU: number; MemTotal: number };
+    return { cpus: info.NCPU, memory: info.MemTotal };
+  }
+
   async ping(): Promise<void> {
     await this.call.run('ping', () => this.docker.ping());
   }

@@ -53,7 +53,45 @@ export interface ContainerDetails extends Target {
   networkMode: string;
   limits: Limits;
   hasHealthcheck: boolean;
+  /** Volumes and binds, for backups through the archive API. */
+  mounts: Mount[];
+  restartPolicy: RestartPolicy;
+  /** Started with a TTY: its logs are one plain stream, not stdout and stderr in frames. */
+  tty: boolean;
   raw: unknown;
+}
+
+/** A volume, bind or tmpfs mount of a container. */
+export interface Mount {
+  type: string;
+  /** The volume's name; absent for binds and tmpfs. Anonymous volumes have a 64-hex name. */
+  name?: string;
+  source: string;
+  destination: string;
+  readOnly: boolean;
+}
+
+/** `no`, `always`, `unless-stopped`, `on-failure` (with its retry cap). */
+export interface RestartPolicy {
+  name: string;
+  maximumRetryCount: number;
+}
+
+/** One line of `docker diff`: a path in the container's writable layer and what happened to it. */
+export interface FileChange {
+  path: string;
+  kind: 'changed' | 'added' | 'deleted';
+}
+
+/** What the archive API says about a path (its X-Docker-Container-Path-Stat header). */
+export interface PathStat {
+  name: string;
+  size: number;
+  /** Go's os.FileMode bits: the permission bits plus type flags (directory, symlink, ...). */
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+  type: 'file' | 'directory' | 'symlink' | 'other';
 }
 
 export interface NetworkDetails {

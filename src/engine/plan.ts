@@ -35,9 +35,13 @@ export function planTarget(
 ): TargetPlan {
   const scope = templateScope(run);
   // Outputs of earlier steps exist only at run time; the plan shows where they come from.
-  scope.steps = new Proxy({} as TemplateScope['steps'], {
-    get: (_, id) => ({ outputs: new Proxy({}, { get: (__, key) => `<output ${String(id)}.${String(key)}>` }) }),
-  });
+  // Every name answers, own property included: template lookups read own properties only.
+  const everyName = <T>(value: (name: string) => T): object =>
+    new Proxy({}, {
+      get: (_, name) => value(String(name)),
+      getOwnPropertyDescriptor: (_, name) => ({ value: value(String(name)), enumerable: true, configurable: true }),
+    });
+  scope.steps = everyName((id) => ({ outputs: everyName((key) => `<output ${id}.${key}>`) })) as TemplateScope['steps'];
   return {
     target: { id: run.target.id, name: run.target.name, image: run.target.image },
     steps: playbook.steps.map((step) => planStep(step, scope, run.target)),

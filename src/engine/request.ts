@@ -20,6 +20,8 @@ export interface RunRequest {
   compression: 'gzip' | 'none';
   logLevel: LogLevel;
   signal: AbortSignal;
+  /** Pause each target for the length of its steps and unpause it after, whatever happens (see freeze.ts). */
+  freeze?: boolean;
   progress: Progress;
   /** Asked after targets are resolved and planned, before anything changes; false stops the run. */
   confirm?: (targets: readonly Target[], plans: readonly TargetPlan[]) => Promise<boolean>;

@@ -15,6 +15,7 @@ import { loadPlaybook } from './loader.js';
 import { resolveParams } from './params.js';
 import { planTarget } from './plan.js';
 import type { RunOutcome, RunRequest } from './request.js';
+import { withFreeze } from './freeze.js';
 import { runTarget } from './runner.js';
 import { compactTimestamp } from './scope.js';
 import { artifactSink } from './sink.js';
@@ -61,7 +62,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   let runError: unknown;
   try {
     records = await request.progress.runTargets(targets, request.concurrency, (target, hooks) =>
-      runTarget({
+      withFreeze(request.freeze, { engine, target, hooks, signal: request.signal, log: log.child({ target: target.name }) }, () => runTarget({
         engine,
         target,
         playbook,
@@ -74,7 +75,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
         log: log.child({ target: target.name }),
         artifacts: keepInspect(artifactSink(bundle, target), (doc) => inspects.set(target.id, doc)),
         hooks,
-      }),
+      })),
     );
   } catch (error) {
     runError = error;

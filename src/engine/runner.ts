@@ -33,7 +33,7 @@ export interface TargetRun {
 /** Run the playbook's steps on one target, in order; a failure skips the rest and runs on-failure. */
 export async function runTarget(run: TargetRun): Promise<TargetRecord> {
   const scope = templateScope(run);
-  const { records, failed } = await runSteps(run, run.playbook.steps, scope);
+  const { records, failed, tolerated } = await runSteps(run, run.playbook.steps, scope);
   const aborted = run.signal.aborted;
   let onFailure: StepRecord[] | undefined;
   // An interrupted run does not alert: the operator stopped it on purpose.
@@ -44,7 +44,9 @@ export async function runTarget(run: TargetRun): Promise<TargetRecord> {
     id: run.target.id,
     name: run.target.name,
     image: run.target.image,
-    status: aborted ? 'aborted' : failed ? 'failed' : 'succeeded',
+    // A tolerated failure (continue-on-error) let the playbook go on, but a step still failed:
+    // the target is `failed` and the run exits 1, so missing evidence never passes as success.
+    status: aborted ? 'aborted' : failed || tolerated ? 'failed' : 'succeeded',
     steps: records,
     ...(onFailure ? { onFailure } : {}),
   };
@@ -54,9 +56,10 @@ async function runSteps(
   run: TargetRun,
   steps: readonly LoadedStep[],
   scope: TemplateScope,
-): Promise<{ records: StepRecord[]; failed?: StepRecord }> {
+): Promise<{ records: StepRecord[]; failed?: StepRecord; tolerated?: StepRecord }> {
   const records: StepRecord[] = [];
   let failed: StepRecord | undefined;
+  let tolerated: StepRecord | undefined;
   for (const step of steps) {
     let record: StepRecord;
     if (run.signal.aborted) record = notRun(step, 'aborted', 'not run: the run was interrupted');
@@ -66,8 +69,9 @@ async function runSteps(
     run.hooks.stepFinished(record);
     scope.steps[step.id] = { outputs: record.outputs ?? {} };
     if (record.status === 'failed' && !step.continueOnError) failed ??= record;
+    if (record.status === 'failed' && step.continueOnError) tolerated ??= record;
   }
-  return { records, failed };
+  return { records, failed, tolerated };
 }
 
 async function runStep(run: TargetRun, step: LoadedStep, scope: TemplateScope): Promise<StepRecord> {
@@ -154,6 +158,7 @@ function stepContext(run: TargetRun, signal: AbortSignal, log: Logger): StepCont
     log,
     artifacts: run.artifacts,
     incident: run.incident,
+    playbook: run.playbook.name,
     evidenceDir: run.evidenceDir,
     runId: run.runId,
     runStartedAt: run.runStartedAt,

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import type { Limits } from '../docker/index.js';
+import { parsedField } from './inputs.js';
+import { describeLimits, differingLimits, parseCpuShares, parseCpus, parseMemory, parseMemorySwap, parsePids } from './limits.js';
 import { defineStep } from './types.js';
 
 /** Assertions read the engine's own view after an action and fail when it disagrees. */
@@ -19,5 +22,59 @@ export const isolatedStep = defineStep({
     const left = details.networks.filter((n) => !keep.includes(n.network) && !keep.includes(n.networkId));
     if (left.length > 0) throw new Error(`still attached to ${left.map((n) => n.network).join(', ')}`);
     return { note: 'attached to no network' + (keep.length ? ` besides ${keep.join(', ')}` : '') };
+  },
+});
+
+const stoppedStatuses = new Set(['created', 'exited', 'dead']);
+
+export const stoppedStep = defineStep({
+  type: 'assert.stopped',
+  description: 'Fail unless the container has no running (or paused) process',
+  input: z.object({}).strict(),
+  outputs: [],
+  timeout: 10_000,
+  mutates: false,
+  plan: () => 'check that the container is stopped',
+  async run(ctx) {
+    const { state } = await ctx.engine.containers.inspect(ctx.target.id, ctx.signal);
+    // A restart policy can bring a stopped container back between two steps: "restarting" is not stopped.
+    if (!stoppedStatuses.has(state.status)) throw new Error(`the container is ${state.status}`);
+    return { note: `${state.status}, exit code ${state.exitCode}` };
+  },
+});
+
+export const limitsStep = defineStep({
+  type: 'assert.limits',
+  description: 'Fail unless the container has the given limits (cpus 0, pids 0 or -1: no limit)',
+  input: z
+    .object({
+      cpus: parsedField(parseCpus),
+      memory: parsedField(parseMemory),
+      'memory-swap': parsedField(parseMemorySwap),
+      pids: parsedField(parsePids),
+      'cpu-shares': parsedField(parseCpuShares),
+    })
+    .strict()
+    .transform((input) =>
+      Object.fromEntries(
+        Object.entries({
+          nanoCpus: input.cpus,
+          memory: input.memory,
+          memorySwap: input['memory-swap'],
+          pidsLimit: input.pids,
+          cpuShares: input['cpu-shares'],
+        }).filter(([, value]) => value !== undefined),
+      ) as Partial<Limits>,
+    ),
+  outputs: [],
+  timeout: 10_000,
+  mutates: false,
+  plan: (expected) => `check the limits: ${describeLimits(expected)}`,
+  async run(ctx, expected) {
+    const { limits } = await ctx.engine.containers.inspect(ctx.target.id, ctx.signal);
+    const wrong = differingLimits(limits, expected);
+    const pick = (from: Partial<Limits>) => Object.fromEntries(wrong.map((k) => [k, from[k]])) as Partial<Limits>;
+    if (wrong.length) throw new Error(`expected ${describeLimits(pick(expected))}, the engine reports ${describeLimits(pick(limits))}`);
+    return { note: describeLimits(expected) };
   },
 });

@@ -1,7 +1,67 @@
 import { z } from 'zod';
+import { EngineError } from '../errors.js';
 import { defineStep } from './types.js';
 
-/** Evidence steps: each reads, never changes, and writes what it read into the bundle as it came from the engine. */
+/**
+ * Evidence steps: each reads, never changes, and writes what it read into the bundle as it came
+ * from the engine. This file holds the engine's view of the container (processes, resource use,
+ * configuration, networks, image); logs, files and the filesystem export have files of their own.
+ */
+
+/** The engine refuses top on a stopped container (409): there is no process to list, and that is an answer. */
+function notRunning(error: unknown): boolean {
+  return error instanceof EngineError && error.statusCode === 409 && /is not running/i.test(error.engineMessage);
+}
+
+export const topStep = defineStep({
+  type: 'evidence.top',
+  description: 'Save the process list (the engine runs ps -ef on the host: nothing runs inside the container, and it works while paused)',
+  input: z.object({}).strict(),
+  outputs: ['processes'],
+  timeout: 10_000,
+  mutates: false,
+  plan: () => 'save top.json (processes, as ps -ef sees them from the host)',
+  async run(ctx) {
+    let top: { Titles?: string[]; Processes?: string[][] };
+    try {
+      top = (await ctx.engine.containers.top(ctx.target.id, ctx.signal)) as typeof top;
+    } catch (error) {
+      if (!notRunning(error)) throw error;
+      return { outputs: { processes: 0 }, note: 'not running: no processes to list (top.json not written)' };
+    }
+    await ctx.artifacts.json('top.json', top);
+    const processes = top.Processes?.length ?? 0;
+    return { outputs: { processes }, note: `${processes} process${processes === 1 ? '' : 'es'}` };
+  },
+});
+
+export const statsStep = defineStep({
+  type: 'evidence.stats',
+  description: 'Save one resource-usage sample (CPU, memory, I/O, pids) without the engine\'s one-second second reading',
+  input: z.object({}).strict(),
+  outputs: ['memory-usage', 'pids'],
+  timeout: 10_000,
+  mutates: false,
+  plan: () => 'save stats.json (one sample: cpu, memory, network and block I/O, pids)',
+  async run(ctx) {
+    const stats = (await ctx.engine.containers.stats(ctx.target.id, ctx.signal)) as {
+      read?: string;
+      memory_stats?: { usage?: number };
+      pids_stats?: { current?: number };
+    };
+    await ctx.artifacts.json('stats.json', stats);
+    const memory = stats.memory_stats?.usage;
+    const pids = stats.pids_stats?.current;
+    // A stopped container still answers, with an empty sample dated year 1.
+    if (memory === undefined && stats.read?.startsWith('0001-')) {
+      return { outputs: { 'memory-usage': 0, pids: 0 }, note: 'not running: the engine gave an empty sample' };
+    }
+    return {
+      outputs: { 'memory-usage': memory ?? 0, pids: pids ?? 0 },
+      note: `memory ${formatBytes(memory ?? 0)}, ${pids ?? 0} pids`,
+    };
+  },
+});
 
 export const inspectStep = defineStep({
   type: 'evidence.inspect',
@@ -47,3 +107,36 @@ export const networksStep = defineStep({
     return { outputs: { networks: names }, note: names.length ? names.join(', ') : 'no networks' };
   },
 });
+
+export const imageStep = defineStep({
+  type: 'evidence.image',
+  description: 'Save the inspect document and the layer history of the image the container runs',
+  input: z.object({}).strict(),
+  outputs: ['image-id', 'layers'],
+  timeout: 30_000,
+  mutates: false,
+  plan: (_, target) => `save image.json and history.json of ${target.image}`,
+  async run(ctx) {
+    // By id, not by name: the tag may have moved to another image since the container started.
+    // (Targets resolved from the container list carry no image id, so ask the container.)
+    const image = ctx.target.imageId || (await ctx.engine.containers.inspect(ctx.target.id, ctx.signal)).imageId;
+    const [details, history] = await Promise.all([
+      ctx.engine.images.inspect(image),
+      ctx.engine.images.history(image) as Promise<unknown[]>,
+    ]);
+    await ctx.artifacts.json('image.json', details);
+    await ctx.artifacts.json('history.json', history);
+    return { outputs: { 'image-id': image, layers: history.length }, note: `${ctx.target.image}, ${history.length} history entries` };
+  },
+});
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,17 +1,44 @@
 import type { StepType } from './types.js';
-import { isolatedStep } from './assert.js';
-import { inspectStep, networksStep } from './evidence.js';
+import { webhookStep } from './alert.js';
+import { isolatedStep, limitsStep, stoppedStep } from './assert.js';
+import { commitStep, pauseStep, reportStep, restartStep, stopStep, unpauseStep } from './container.js';
+import { updateStep } from './container-update.js';
+import { imageStep, inspectStep, networksStep, statsStep, topStep } from './evidence.js';
+import { exportStep } from './evidence-export.js';
+import { diffStep, filesStep } from './evidence-files.js';
+import { logsStep } from './evidence-logs.js';
+import { tagStep } from './image.js';
 import { disconnectStep, restoreStep } from './network.js';
 import { noteStep } from './note.js';
+import { backupStep } from './volume.js';
 
 /** Every step type firebreak knows. Registering a step is one line here. */
 const steps: StepType[] = [
   inspectStep,
   networksStep,
+  topStep,
+  statsStep,
+  logsStep,
+  diffStep,
+  filesStep,
+  imageStep,
+  exportStep,
   disconnectStep,
   restoreStep,
   isolatedStep,
   noteStep,
+  pauseStep,
+  unpauseStep,
+  stopStep,
+  restartStep,
+  updateStep,
+  commitStep,
+  reportStep,
+  tagStep,
+  backupStep,
+  stoppedStep,
+  limitsStep,
+  webhookStep,
 ] as StepType[];
 
 export const stepTypes: ReadonlyMap<string, StepType> = new Map(steps.map((step) => [step.type, step]));

@@ -26,6 +26,8 @@ export interface StepContext {
   log: Logger;
   artifacts: ArtifactSink;
   incident: string;
+  /** The playbook's name, for messages that leave the run (alerts). */
+  playbook?: string;
   evidenceDir: string;
   runId: string;
   runStartedAt: Date;

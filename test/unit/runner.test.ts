@@ -84,11 +84,12 @@ describe('runTarget', () => {
     expect(record.onFailure?.map((s) => s.status)).toEqual(['succeeded'])
   })
 
-  it('goes on after a continue-on-error step fails and still counts the target as succeeded', async () => {
-    const {record} = await run(playbook([step('evidence', boom(), {continueOnError: true}), step('contain', ok)]))
+  it('goes on after a continue-on-error step fails, without on-failure, and still counts the target as failed', async () => {
+    const {record} = await run(playbook([step('evidence', boom(), {continueOnError: true}), step('contain', ok)], [step('alert', ok)]))
     expect(record.steps.map((s) => s.status)).toEqual(['failed', 'succeeded'])
     expect(record.steps[0]!.continueOnError).toBe(true)
-    expect(record.status).toBe('succeeded')
+    expect(record.onFailure).toBeUndefined()
+    expect(record.status).toBe('failed')
   })
 
   it('retries a failing step and records the attempts', async () => {

@@ -1,0 +1,142 @@
+// What happens to a forensics run when the operator stops it, or a target disappears under it:
+// the bundle is still finalised and verifiable, and it says what was and was not collected.
+import {spawn} from 'node:child_process'
+import {readdirSync, statSync} from 'node:fs'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {beforeEach, describe, expect, it} from 'vitest'
+import {bundleFromOutput, tempDir, unpackBundle} from './bundle-files.js'
+import type {CliResult} from './cli.js'
+import {containerLogs, docker, inspectContainer, startContainer, useHarness} from './harness.js'
+
+useHarness()
+
+const RUN_JS = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+
+let evidence: string
+beforeEach(() => {
+  evidence = tempDir()
+})
+
+/** The CLI as a child we can signal, unlike runCli which only waits for it. */
+function startCli(args: string[]): {pid: number; kill: (signal: NodeJS.Signals) => void; done: Promise<CliResult>} {
+  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
+  delete env.FORCE_COLOR
+  const child = spawn(process.execPath, [RUN_JS, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
+  const done = new Promise<CliResult>((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8')})
+    })
+  })
+  return {pid: child.pid!, kill: (signal) => child.kill(signal), done}
+}
+
+/** A container holding `mb` MiB of random bytes at `path`, ready once they are written. */
+async function containerWithFile(mb: number, path = '/big') {
+  const container = await startContainer({
+    cmd: ['sh', '-c', `dd if=/dev/urandom of=${path} bs=1M count=${mb} 2>/dev/null; echo ready; sleep 3600`],
+  })
+  for (const started = Date.now(); !(await containerLogs(container.name)).stdout.includes('ready'); ) {
+    if (Date.now() - started > 30_000) throw new Error(`${container.name} did not write ${path} in 30 s`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return container
+}
+
+/** Resolves once a spool file (an artifact of unknown length on its way in) has grown past `bytes`. */
+async function spoolPast(bytes: number, done: Promise<unknown>): Promise<void> {
+  let finished = false
+  void done.then(() => (finished = true))
+  for (const started = Date.now(); Date.now() - started < 30_000 && !finished; ) {
+    for (const name of readdirSync(evidence).filter((n) => n.includes('.spool-'))) {
+      try {
+        if (statSync(join(evidence, name)).size >= bytes) return
+      } catch {
+        // Removed between readdir and stat: that artifact went into the bundle.
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`no spool file grew past ${bytes} bytes before the run ended`)
+}
+
+const ids = (steps: Array<{id: string; status: string}>) => steps.map((s) => `${s.id}:${s.status}`)
+
+describe('interrupting firebreak forensics', () => {
+  it('finalises a bundle that verifies, with status aborted, and exits 130 on Ctrl-C during the export', async () => {
+    const container = await containerWithFile(512)
+    const cli = startCli(['forensics', container.name, '--evidence-dir', evidence])
+    await spoolPast(32 * 1024 * 1024, cli.done)
+    cli.kill('SIGINT')
+    const result = await cli.done
+
+    expect(result.code).toBe(130)
+    expect(result.stderr).toMatch(/SIGINT: stopping; finalising the evidence bundle/)
+    const bundle = bundleFromOutput(result.stdout)
+    const bag = unpackBundle(bundle.path)
+    expect(bag.sha256Check('manifest-sha256.txt')).not.toMatch(/FAILED/)
+    expect(bag.sha256Check('tagmanifest-sha256.txt')).not.toMatch(/FAILED/)
+    const run = bag.json('data/run.json')
+    expect(run.status).toBe('aborted')
+    expect(ids(run.targets[0].steps)).toEqual([
+      'top:succeeded', 'stats:succeeded', 'inspect:succeeded', 'networks:succeeded', 'logs:succeeded',
+      'diff:succeeded', 'files:succeeded', 'image:succeeded', 'export:aborted',
+    ])
+    // What was read before the interrupt is kept; the half-read export is not passed off as whole.
+    expect(bag.json(`data/targets/${container.name}/top.json`).Processes.length).toBeGreaterThan(0)
+    expect(run.artifacts.map((a: {path: string}) => a.path)).not.toContain(`targets/${container.name}/filesystem.tar`)
+    // No spool file, no .partial, no journal left behind: only the bundle and its checksum.
+    expect(readdirSync(evidence).sort()).toEqual([bundle.path.split('/').pop(), `${bundle.path.split('/').pop()}.sha256`].sort())
+  })
+
+  it('unpauses a --pause target and finalises the bundle when SIGTERM arrives', async () => {
+    const container = await containerWithFile(512)
+    const cli = startCli(['forensics', container.name, '--pause', '--compression', 'none', '--evidence-dir', evidence])
+    await spoolPast(32 * 1024 * 1024, cli.done)
+    cli.kill('SIGTERM')
+    const result = await cli.done
+
+    expect(result.code).toBe(130)
+    const bag = unpackBundle(bundleFromOutput(result.stdout).path)
+    expect(bag.sha256Check('manifest-sha256.txt')).not.toMatch(/FAILED/)
+    const run = bag.json('data/run.json')
+    expect(run.status).toBe('aborted')
+    expect(run.targets[0].steps.at(-1)).toMatchObject({id: 'thaw', status: 'succeeded'})
+    expect((await inspectContainer(container.name)).State).toMatchObject({Running: true, Paused: false})
+  })
+})
+
+describe('a target removed during forensics', () => {
+  it('fails that target\'s remaining steps with the engine\'s message while the other target completes (exit 1)', async () => {
+    // The victim's added 200 MiB file fits the files cap, so evidence.files is slow enough to act in.
+    const victim = await containerWithFile(200, '/payload')
+    const bystander = await startContainer()
+    const cli = startCli(['forensics', victim.name, bystander.name, '--evidence-dir', evidence])
+    await spoolPast(16 * 1024 * 1024, cli.done)
+    await docker().getContainer(victim.id).remove({force: true})
+    const result = await cli.done
+
+    expect(result.code).toBe(1)
+    const bag = unpackBundle(bundleFromOutput(result.stdout).path)
+    expect(bag.sha256Check('manifest-sha256.txt')).not.toMatch(/FAILED/)
+    const run = bag.json('data/run.json')
+    expect(run.status).toBe('failed')
+    const gone = run.targets.find((t: {name: string}) => t.name === victim.name)
+    const other = run.targets.find((t: {name: string}) => t.name === bystander.name)
+    expect(gone.status).toBe('failed')
+    const exported = gone.steps.find((s: {id: string}) => s.id === 'export')
+    expect(exported.status).toBe('failed')
+    expect(exported.error).toMatch(/engine said: No such container/)
+    // Everything read before the removal is in the bundle.
+    expect(bag.json(`data/targets/${victim.name}/diff.json`)).toContainEqual({path: '/payload', kind: 'added'})
+    expect(other.status).toBe('succeeded')
+    expect(other.steps.every((s: {status: string}) => s.status === 'succeeded')).toBe(true)
+  })
+})
