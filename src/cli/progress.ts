@@ -58,7 +58,7 @@ export function createProgress(mode: ProgressMode): Progress {
 }
 
 function describeStep(step: StepRecord): string {
-  const already = step.status === 'succeeded' && step.changed === false ? ' (already so)' : '';
+  const already = step.status === 'succeeded' && step.changed === false ? ' (no change)' : '';
   const detail = step.error ?? step.note;
   return `${step.id} ${step.status}${already}${detail ? `: ${detail}` : ''}`;
 }

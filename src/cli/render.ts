@@ -1,7 +1,7 @@
 import type { TargetPlan, PlannedStep } from '../engine/plan.js';
 import type { RunOutcome } from '../engine/request.js';
 import type { StepRecord } from '../evidence/record.js';
-import { formatDuration } from '../engine/duration.js';
+import { formatDuration } from '../duration.js';
 
 /** The human result on stdout. Its last line always names the bundle and its SHA-256. */
 export function renderOutcome(outcome: RunOutcome): string {
@@ -22,7 +22,7 @@ export function renderOutcome(outcome: RunOutcome): string {
 
 function stepLine(step: StepRecord): string {
   const mark = { succeeded: 'ok  ', failed: 'FAIL', skipped: 'skip', aborted: 'STOP' }[step.status];
-  const already = step.status === 'succeeded' && step.changed === false ? ' (already so)' : '';
+  const already = step.status === 'succeeded' && step.changed === false ? ' (no change)' : '';
   const detail = step.error ?? step.note ?? '';
   const tolerated = step.status === 'failed' && step.continueOnError ? ' (continue-on-error)' : '';
   return `${mark} ${step.id}${already}${tolerated}${detail ? `: ${detail}` : ''}`;

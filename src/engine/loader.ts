@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { groupType, stepTypes } from '../steps/registry.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../duration.js';
 import type { LoadedPlaybook, LoadedStep } from './playbook.js';
 import { playbookSchema, type StepSpec } from './schema.js';
 import { checkExpression, expressionsIn, type TemplateNames } from './template.js';

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../duration.js';
 import type { LoadedPlaybook } from './playbook.js';
 
 /**

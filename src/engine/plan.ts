@@ -4,7 +4,7 @@ import { resolveInput } from './input.js';
 import type { LoadedPlaybook, LoadedStep } from './playbook.js';
 import { templateScope } from './scope.js';
 import { readsStepOutputs, type TemplateScope } from './template.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../duration.js';
 
 export interface PlannedStep {
   id: string;

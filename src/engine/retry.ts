@@ -1,4 +1,4 @@
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../duration.js';
 import type { RetryPolicy } from './schema.js';
 
 /** Delay before attempt `attempt + 1` (attempt counts from 1), in milliseconds. */

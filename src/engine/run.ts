@@ -17,7 +17,7 @@ import { planTarget } from './plan.js';
 import type { RunOutcome, RunRequest } from './request.js';
 import { withFreeze } from './freeze.js';
 import { runTarget } from './runner.js';
-import { compactTimestamp } from './scope.js';
+import { compactTimestamp } from '../evidence/naming.js';
 import { artifactSink } from './sink.js';
 
 /**

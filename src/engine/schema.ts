@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationPattern } from './duration.js';
+import { durationPattern } from '../duration.js';
 
 /**
  * The playbook format. The zod schema is the single source: the TypeScript types below are

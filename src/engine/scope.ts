@@ -1,4 +1,5 @@
 import type { Target } from '../docker/index.js';
+import { compactTimestamp } from '../evidence/naming.js';
 import type { TemplateScope } from './template.js';
 
 export function templateScope(run: {
@@ -13,13 +14,8 @@ export function templateScope(run: {
     target: { id: run.target.id, 'short-id': run.target.id.slice(0, 12), name: run.target.name, image: run.target.image },
     incident: run.incident,
     run: { id: run.runId, started: run.runStartedAt.toISOString() },
-    // `now` is the run's start: every step of a run names the same moment, e.g. one quarantine tag.
+    // `now` is the run's start, so every step of a run names the same moment (one quarantine tag).
     now: compactTimestamp(run.runStartedAt),
     steps: {},
   };
-}
-
-/** 20261129T031500Z: sortable, and legal in a Docker tag and a file name. */
-export function compactTimestamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }

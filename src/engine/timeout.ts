@@ -1,4 +1,4 @@
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../duration.js';
 
 export class StepTimeoutError extends Error {
   constructor(readonly ms: number) {

@@ -19,7 +19,7 @@ export interface TimelineRow {
   step: string;
   uses: string;
   status: StepStatus;
-  /** `succeeded`, `succeeded (already so)`, `failed after 3 attempts`... */
+  /** `succeeded`, `succeeded (no change)`, `failed after 3 attempts`... */
   result: string;
   durationMs?: number;
   detail: string;
@@ -126,7 +126,7 @@ function timeline(targets: readonly TargetRecord[]): TimelineRow[] {
 }
 
 function timelineRow(container: string, step: StepRecord, prefix: string): TimelineRow {
-  const already = step.status === 'succeeded' && step.changed === false ? ' (already so)' : '';
+  const already = step.status === 'succeeded' && step.changed === false ? ' (no change)' : '';
   const retried = step.attempts > 1 ? ` after ${step.attempts} attempts` : '';
   const tolerated = step.status === 'failed' && step.continueOnError ? ' (continue-on-error)' : '';
   return {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ContainerDetails, RestartPolicy } from '../docker/index.js';
-import { formatDuration } from '../engine/duration.js';
+import { formatDuration } from '../duration.js';
 import { boundedSignal, flag, graceSeconds, optionalText } from './inputs.js';
 import { defineStep, type StepContext } from './types.js';
 

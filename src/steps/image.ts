@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { compactTimestamp } from '../engine/scope.js';
+import { compactTimestamp } from '../evidence/naming.js';
 import { defineStep } from './types.js';
 
 /** Image steps: naming what container.commit preserved, so people and policies can find it. */

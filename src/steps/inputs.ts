@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../engine/duration.js';
+import { parseDuration } from '../duration.js';
 
 /**
  * Input pieces shared by the container, image, assert and alert steps. Values often arrive

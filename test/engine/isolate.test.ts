@@ -80,7 +80,7 @@ describe('firebreak isolate', () => {
     expect((await runCli(['isolate', container.name, '--evidence-dir', evidence])).code).toBe(0)
     const again = await runCli(['isolate', container.name, '--evidence-dir', evidence])
     expect(again.code).toBe(0)
-    expect(again.stdout).toMatch(/disconnect \(already so\): already isolated/)
+    expect(again.stdout).toMatch(/disconnect \(no change\): already isolated/)
   })
 
   it('keeps the networks named with --keep-network', async () => {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {UsageError} from '../../src/errors.js'
-import {formatDuration, parseDuration} from '../../src/engine/duration.js'
+import {formatDuration, parseDuration} from '../../src/duration.js'
 
 describe('parseDuration', () => {
   it('reads milliseconds, seconds, minutes and hours', () => {

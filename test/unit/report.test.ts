@@ -86,7 +86,7 @@ describe('report model', () => {
 
   it('says when a step was already done, retried, tolerated or skipped', () => {
     const byStep = new Map(model().timeline.map((r) => [`${r.container} ${r.step}`, r.result]));
-    expect(byStep.get('web-1 disconnect')).toBe('succeeded (already so) after 2 attempts');
+    expect(byStep.get('web-1 disconnect')).toBe('succeeded (no change) after 2 attempts');
     expect(byStep.get('db|<1> snapshot')).toBe('failed (continue-on-error)');
     expect(byStep.get('db|<1> stop')).toBe('skipped');
   });
@@ -139,7 +139,7 @@ describe('renderMarkdown', () => {
     expect(md.startsWith('# firebreak quarantine: failed\n')).toBe(true);
     expect(md).toContain('| operator | alice@bastion |');
     expect(md).toContain('Times are UTC, on 2025-01-02; every step was run by alice@bastion.');
-    expect(md).toContain('| 03:04:05.000 | web-1 | disconnect | network.disconnect | succeeded (already so) after 2 attempts | 12 ms | already isolated |');
+    expect(md).toContain('| 03:04:05.000 | web-1 | disconnect | network.disconnect | succeeded (no change) after 2 attempts | 12 ms | already isolated |');
     expect(md).toContain('### Hardening: 1 risk, ');
     expect(md).toContain('| added capabilities | NET_ADMIN | **RISK** |');
     expect(md).toContain('| DB_PASSWORD | `****` |');
