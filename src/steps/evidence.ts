@@ -37,7 +37,7 @@ export const topStep = defineStep({
 
 export const statsStep = defineStep({
   type: 'evidence.stats',
-  description: 'Save one resource-usage sample (CPU, memory, I/O, pids) without the engine\'s one-second second reading',
+  description: 'Save one resource-usage sample (CPU, memory, I/O, pids) without waiting a second for a second reading',
   input: z.object({}).strict(),
   outputs: ['memory-usage', 'pids'],
   timeout: 10_000,
