@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Limits } from '../docker/index.js';
-import { parsedField } from './inputs.js';
-import { describeLimits, differingLimits, parseCpuShares, parseCpus, parseMemory, parseMemorySwap, parsePids } from './limits.js';
+import { describeLimits, differingLimits } from './limits.js';
+import { limitFields, limitsOf } from './limits-input.js';
 import { defineStep } from './types.js';
 
 /** Assertions read the engine's own view after an action and fail when it disagrees. */
@@ -47,25 +47,9 @@ export const limitsStep = defineStep({
   type: 'assert.limits',
   description: 'Fail unless the container has the given limits (cpus 0, pids 0 or -1: no limit)',
   input: z
-    .object({
-      cpus: parsedField(parseCpus),
-      memory: parsedField(parseMemory),
-      'memory-swap': parsedField(parseMemorySwap),
-      pids: parsedField(parsePids),
-      'cpu-shares': parsedField(parseCpuShares),
-    })
+    .object(limitFields)
     .strict()
-    .transform((input) =>
-      Object.fromEntries(
-        Object.entries({
-          nanoCpus: input.cpus,
-          memory: input.memory,
-          memorySwap: input['memory-swap'],
-          pidsLimit: input.pids,
-          cpuShares: input['cpu-shares'],
-        }).filter(([, value]) => value !== undefined),
-      ) as Partial<Limits>,
-    ),
+    .transform(limitsOf),
   outputs: [],
   timeout: 10_000,
   mutates: false,

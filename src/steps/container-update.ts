@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Limits } from '../docker/index.js';
 import { findUndoRecord } from '../evidence/undo.js';
-import { parsedField, flag, optionalText } from './inputs.js';
+import { flag, optionalText } from './inputs.js';
+import { limitFields, limitsOf } from './limits-input.js';
 import {
   defaultCpuShares,
   describeLimits,
@@ -11,11 +12,6 @@ import {
   limitKeys,
   limitRequest,
   minimumMemory,
-  parseCpuShares,
-  parseCpus,
-  parseMemory,
-  parseMemorySwap,
-  parsePids,
 } from './limits.js';
 import { defineStep, type StepContext } from './types.js';
 
@@ -28,11 +24,7 @@ const limitNames = ['cpus', 'memory', 'memory-swap', 'pids', 'cpu-shares'] as co
 
 const updateInput = z
   .object({
-    cpus: parsedField(parseCpus),
-    memory: parsedField(parseMemory),
-    'memory-swap': parsedField(parseMemorySwap),
-    pids: parsedField(parsePids),
-    'cpu-shares': parsedField(parseCpuShares),
+    ...limitFields,
     revert: flag(false),
     from: optionalText.describe('Bundle holding the record to revert to; default: the newest one for this container'),
   })
@@ -48,13 +40,7 @@ const updateInput = z
     if (input.memory !== undefined && input.memory < minimumMemory) issue('memory must be at least 6m, the engine minimum', ['memory']);
   })
   .transform((input) => ({
-    limits: dropUndefined({
-      nanoCpus: input.cpus,
-      memory: input.memory,
-      memorySwap: input['memory-swap'],
-      pidsLimit: input.pids,
-      cpuShares: input['cpu-shares'],
-    }),
+    limits: limitsOf(input),
     revert: input.revert,
     from: input.from,
   }));
@@ -148,8 +134,4 @@ function outputsOf(limits: Limits, previous: Partial<Limits> | undefined, source
 
 function pick(limits: Partial<Limits>, keys: ReadonlyArray<keyof Limits>): Partial<Limits> {
   return Object.fromEntries(limitKeys.filter((k) => keys.includes(k) && limits[k] !== undefined).map((k) => [k, limits[k]]));
-}
-
-function dropUndefined(limits: Partial<Limits>): Partial<Limits> {
-  return pick(limits, limitKeys);
 }
