@@ -22,7 +22,14 @@ export async function removeBenchObjects(): Promise<void> {
   const containers = await docker.listContainers({all: true, filters: JSON.stringify({label: ['firebreak.bench=1']})})
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({force: true, v: true})))
   const networks = await docker.listNetworks({filters: JSON.stringify({label: ['firebreak.bench=1']})})
-  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove()))
+  for (const n of networks) {
+    // The engine can still hold an endpoint of a container it is removing; ask once more.
+    await docker.getNetwork(n.Id).remove().catch(async () => {
+      await new Promise((r) => setTimeout(r, 1000))
+      await docker.getNetwork(n.Id).disconnect({Container: '', Force: true}).catch(() => undefined)
+      await docker.getNetwork(n.Id).remove().catch((e: Error) => console.error(`bench cleanup: ${e.message}`))
+    })
+  }
 }
 
 export async function seconds(fn: () => Promise<unknown>): Promise<number> {
