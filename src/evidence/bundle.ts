@@ -3,21 +3,27 @@
  * `<name>.partial`, hashed while it is written, fsync'd and renamed only when complete.
  *
  * Many producers add artifacts at once; the tar is sequential, so appends go through one queue.
- * A stream of unknown length is spooled first (see spool.ts) so it never holds the queue.
+ * A stream of unknown length is read once and hashed on the way (incoming.ts). It is spooled to
+ * a temporary file so it never holds the queue while it trickles in, and copied into the tar
+ * when it ends. In an uncompressed bundle a stream that proves large goes direct instead
+ * (direct.ts): once it passes DIRECT_AFTER_BYTES and the queue is idle, it takes the queue, the
+ * spooled part is copied in, and the rest is written straight into the tar, only once.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar, { type Pack } from 'tar-stream';
+import tar from 'tar-stream';
 import { UsageError, messageOf } from '../errors.js';
 import { PAYLOAD_DIR, TAG_FILES, bagInfoText, bagitText, checkBagInfo } from './bagit.js';
+import { DIRECT_AFTER_BYTES, writeDirectEntry } from './direct.js';
+import { ENTRY_MODE, appendEntry } from './entry.js';
 import { createGzipStream } from './gzip.js';
-import { DigestStream, manifestText, sha256Hex } from './manifest.js';
-import { bagName, bundleFileName, checkArtifactPath, spoolFileName } from './naming.js';
-import { removeSpool, spoolStream, type ByteSource } from './spool.js';
+import { Incoming, SpoolFile } from './incoming.js';
+import { manifestText, sha256Hex } from './manifest.js';
+import { bagName, checkArtifactPath, spoolFileName } from './naming.js';
+import { BundleFile, fileWriter, freeBundlePath, syncDirectory, writeSidecar } from './output.js';
+import { removeSpool, type ByteSource } from './spool.js';
 
 export interface ArtifactRecord {
   /** Relative to `data/`, e.g. `targets/web-1/inspect.json`. */
@@ -28,7 +34,9 @@ export interface ArtifactRecord {
   /**
    * Set only when the entry is in the tar but is not what the producer meant to give: a
    * known-size stream that failed or gave the wrong length (the header was already written, so
-   * the entry is zero-filled to its declared size). The add call rejected; this says why.
+   * the entry is zero-filled to its declared size), or a stream of unknown length that failed
+   * after it went direct (the entry holds exactly the bytes that arrived). The add call
+   * rejected; this says why.
    */
   incomplete?: string;
 }
@@ -43,8 +51,6 @@ export interface BundleOptions {
   bagInfo: Record<string, string>;
 }
 
-type EntrySink = ReturnType<Pack['entry']>;
-
 type State = 'open' | 'finalizing' | 'finalized' | 'failed' | 'discarded';
 
 export class BundleWriter {
@@ -52,58 +58,50 @@ export class BundleWriter {
   readonly bagName: string;
   private readonly partialPath: string;
   private readonly pack = tar.pack();
-  private readonly fileDigest = new DigestStream();
+  /** Bytes tar-stream's pack has emitted, to know when all of them are in the file (`flushed`). */
+  private packed = 0;
   private readonly output: Promise<void>;
   private broken: unknown;
   private state: State = 'open';
   private queue: Promise<unknown> = Promise.resolve();
+  /** Tasks queued or running; 0 means the queue is idle. */
+  private queued = 0;
   private readonly inflight = new Set<Promise<void>>();
   private readonly claimed = new Set<string>();
   private readonly records: ArtifactRecord[] = [];
   private readonly tagHashes = new Map<string, string>();
   private readonly spools = new Set<string>();
-  private handleClosed: Promise<void> | undefined;
 
   private constructor(
     private readonly opts: BundleOptions,
     path: string,
-    private readonly handle: FileHandle,
+    private readonly file: BundleFile,
   ) {
     this.path = path;
     this.partialPath = `${path}.partial`;
     this.bagName = bagName(opts.startedAt, opts.playbook, opts.incident);
+    // Everything pack emits goes through push (headers, bodies, padding, the end blocks).
+    const push = this.pack.push.bind(this.pack);
+    this.pack.push = (chunk: unknown): boolean => {
+      if (chunk) this.packed += (chunk as Uint8Array).byteLength;
+      return push(chunk);
+    };
     // tar-stream's pack is a streamx Readable: Node's pipeline drives it (pipe, errors, close)
-    // though its typings do not say so.
+    // though its typings do not say so. The file hashes what it is given (output.ts).
     const tarBytes = this.pack as unknown as NodeJS.ReadableStream;
-    // The file hash is taken on the bytes as they go to disk, so the sidecar never needs a re-read.
-    const toDisk = (chunks: AsyncIterable<Buffer>): Promise<void> => writeAll(handle, chunks);
-    this.output =
-      opts.compression === 'gzip'
-        ? pipeline(tarBytes, createGzipStream(), this.fileDigest, toDisk)
-        : pipeline(tarBytes, this.fileDigest, toDisk);
+    const toDisk = fileWriter(file);
+    this.output = opts.compression === 'gzip' ? pipeline(tarBytes, createGzipStream(), toDisk) : pipeline(tarBytes, toDisk);
     this.output.catch((error: unknown) => {
       this.broken ??= error;
+      file.fail(error); // wakes a direct entry waiting in `flushed`
     });
   }
 
   static async open(opts: BundleOptions): Promise<BundleWriter> {
     checkBagInfo(opts.bagInfo);
     await mkdir(opts.dir, { recursive: true, mode: 0o700 });
-    // Evidence is never overwritten: a second run in the same second for the same incident and
-    // playbook (a script, a quick retry) gets a numbered name instead of an error.
-    let path = '';
-    for (let n = 1; ; n++) {
-      const incident = n === 1 ? opts.incident : `${opts.incident}-${n}`;
-      path = join(opts.dir, bundleFileName(opts.startedAt, opts.playbook, incident, opts.compression));
-      const taken = await Promise.all([stat(path), stat(`${path}.partial`)].map((p) => p.then(() => true, () => false)));
-      if (!taken.includes(true)) {
-        opts = { ...opts, incident: incident };
-        break;
-      }
-      if (n >= 100) throw new UsageError(`bundle ${path} already exists; evidence is never overwritten, use another incident id`);
-    }
-    const handle = await openPartial(`${path}.partial`);
-    const writer = new BundleWriter(opts, path, handle);
+    const { path, incident } = await freeBundlePath(opts);
+    const writer = new BundleWriter({ ...opts, incident }, path, await BundleFile.create(`${path}.partial`));
     try {
       // bagit.txt goes first so a reader can tell a bag from the first entry, even in a partial file.
       await writer.appendTag(TAG_FILES.bagit, bagitText());
@@ -130,7 +128,7 @@ export class BundleWriter {
     try {
       const rel = this.claim(relPath);
       const { size } = opts;
-      if (size === undefined) return await this.track(rel, this.addSpooled(rel, source));
+      if (size === undefined) return await this.track(rel, this.addUnknownLength(rel, source));
       if (!Number.isSafeInteger(size) || size < 0) throw new Error(`addStream ${rel}: size must be a whole number of bytes, got ${size}`);
       // Known length: straight into the tar, hashed on the way; it holds the queue meanwhile.
       return await this.track(rel, this.enqueuePayload(rel, size, () => source));
@@ -159,18 +157,18 @@ export class BundleWriter {
       this.pack.finalize();
       await this.output;
       // Durable before it gets its final name: a crash never leaves a truncated file called final.
-      await this.handle.sync();
-      await this.closeHandle();
+      // A bundle with a direct entry is read back for its hash meanwhile (output.ts).
+      const [sha256] = await Promise.all([this.file.sha256(), this.file.sync()]);
+      await this.file.close();
       await rename(this.partialPath, this.path);
       renamed = true;
       await syncDirectory(dirname(this.path));
-      const sha256 = this.fileDigest.sha256();
       await writeSidecar(this.path, sha256);
       this.state = 'finalized';
-      return { path: this.path, sha256, size: this.fileDigest.bytes };
+      return { path: this.path, sha256, size: this.file.end };
     } catch (error) {
       if (this.state === 'finalizing') this.state = 'failed';
-      await this.closeHandle().catch(() => undefined);
+      await this.file.close().catch(() => undefined);
       const where = renamed ? `${this.path} (written, but its .sha256 sidecar is not)` : `${this.partialPath} (kept as is)`;
       throw new Error(`could not finalise bundle ${where}: ${messageOf(error)}`, { cause: error });
     }
@@ -181,50 +179,100 @@ export class BundleWriter {
     if (this.state === 'finalized') throw new Error(`bundle ${this.path} is already finalised; discard refuses to remove evidence`);
     if (this.state === 'discarded') return;
     this.state = 'discarded';
-    this.pack.destroy(new Error(`bundle ${this.path} was discarded`));
+    const reason = new Error(`bundle ${this.path} was discarded`);
+    // A direct entry's next write fails with this, and it stops reading its producer.
+    this.file.fail(reason);
+    this.pack.destroy(reason);
     await this.output.catch(() => undefined);
-    await this.closeHandle().catch(() => undefined);
+    await this.file.close().catch(() => undefined);
     await rm(this.partialPath, { force: true });
     // A producer still spooling keeps writing to an unlinked file until its stream ends.
     await Promise.all([...this.spools].map((p) => removeSpool(p)));
   }
 
-  private async addSpooled(rel: string, source: ByteSource): Promise<ArtifactRecord> {
+  /**
+   * Spools the stream, hashing it on the way, until it ends, then copies it in as an entry of
+   * known size; or, uncompressed, goes direct part way (see DIRECT_AFTER_BYTES). A stream that
+   * fails while spooled leaves nothing in the tar, and its path may be used again.
+   */
+  private async addUnknownLength(rel: string, source: AsyncIterable<Buffer | string>): Promise<ArtifactRecord> {
     const spoolPath = join(dirname(this.path), spoolFileName(basename(this.path)));
     this.spools.add(spoolPath);
+    const incoming = new Incoming(source);
+    let spool: SpoolFile | undefined;
     try {
-      const spooled = await spoolStream(spoolPath, source);
-      // Large reads: the copy from spool to tar holds the queue, so fewer, bigger chunks matter.
-      const fromSpool = (): ByteSource => createReadStream(spoolPath, { highWaterMark: 1024 * 1024 });
-      return await this.enqueuePayload(rel, spooled.size, fromSpool, spooled.sha256);
+      spool = await SpoolFile.create(spoolPath);
+      const spooled = spool;
+      let direct: Promise<ArtifactRecord> | undefined;
+      // Checked before each chunk is read. A stream that cannot have the queue keeps spooling, so
+      // concurrent producers never wait on each other's sources: two exports read from the engine
+      // at once, and coupled streams (a log's stdout and stderr, fed by one demultiplexer) cannot
+      // deadlock. The queue is taken in the same tick as the check, so no other stream can see it
+      // idle meanwhile; the entry flushes the spool first thing.
+      const goDirect = (): boolean => {
+        if (this.opts.compression !== 'none' || incoming.size < DIRECT_AFTER_BYTES || this.queued > 0) return false;
+        direct = this.enqueue(() => this.appendDirect(rel, incoming, spooled));
+        return true;
+      };
+      await spooled.fill(incoming, goDirect);
+      if (direct) return await direct;
+      return await this.enqueuePayload(rel, incoming.size, () => spooled.chunks(), incoming.sha256());
+    } catch (error) {
+      await incoming.stop();
+      throw error;
     } finally {
       this.spools.delete(spoolPath);
-      await removeSpool(spoolPath);
+      await (spool ? spool.remove() : removeSpool(spoolPath));
     }
   }
 
+  /** The rest of `incoming` straight into the tar, after what `spool` holds. Runs in the queue. */
+  private async appendDirect(rel: string, incoming: Incoming, spool: SpoolFile): Promise<ArtifactRecord> {
+    let result;
+    try {
+      await this.flushed();
+      const header = { name: `${this.bagName}/${PAYLOAD_DIR}${rel}`, mode: ENTRY_MODE, mtime: new Date() };
+      result = await writeDirectEntry(this.file, header, spool, incoming);
+    } catch (error) {
+      // The file now holds a placeholder that was never patched: no further entry may follow.
+      this.broken ??= error;
+      this.file.fail(error);
+      this.pack.destroy(error as Error);
+      // A producer that failed first is still the cause its owner should see (as when spooled).
+      throw incoming.failure ?? error;
+    }
+    const record: ArtifactRecord = { path: rel, size: result.size, sha256: result.sha256 };
+    if (result.problem) record.incomplete = messageOf(result.problem);
+    this.records.push(record);
+    if (result.problem) throw result.problem;
+    return record;
+  }
+
+  /** Resolves once every byte tar-stream's pack has emitted is in the file. */
+  private flushed(): Promise<void> {
+    return this.file.whenWritten(this.packed);
+  }
+
   /**
-   * Appends one payload entry and records it. `spooledSha256` is the hash taken while spooling;
-   * the entry is hashed again as it goes into the tar, so the manifest always describes the tar.
+   * Appends one payload entry and records it. With `knownSha256` (a spooled stream, hashed as it
+   * was spooled) the copy is not hashed again: the entry's length is still enforced, and a copy
+   * from our own 0600 spool can differ from what was spooled only through an I/O error, which
+   * fails the copy. So the manifest describes the tar by construction.
    */
-  private enqueuePayload(rel: string, size: number, source: () => ByteSource, spooledSha256?: string): Promise<ArtifactRecord> {
+  private enqueuePayload(rel: string, size: number, source: () => ByteSource, knownSha256?: string): Promise<ArtifactRecord> {
     return this.enqueue(async () => {
-      const entry = await this.appendEntry(`${PAYLOAD_DIR}${rel}`, size, source);
-      let problem = entry.problem;
-      if (!problem && spooledSha256 !== undefined && spooledSha256 !== entry.sha256) {
-        problem = new Error(`${rel}: the spool file changed between spooling and archiving (hash ${spooledSha256} became ${entry.sha256})`);
-      }
-      const record: ArtifactRecord = { path: rel, size, sha256: entry.sha256 };
-      if (problem) record.incomplete = messageOf(problem);
+      const entry = await appendEntry(this.pack, this.bagName, `${PAYLOAD_DIR}${rel}`, size, source, knownSha256);
+      const record: ArtifactRecord = { path: rel, size, sha256: entry.sha256! };
+      if (entry.problem) record.incomplete = messageOf(entry.problem);
       this.records.push(record);
-      if (problem) throw problem;
+      if (entry.problem) throw entry.problem;
       return record;
     });
   }
 
   private async appendTag(name: string, text: string): Promise<void> {
     const body = Buffer.from(text, 'utf8');
-    const entry = await this.enqueue(() => this.appendEntry(name, body.length, () => [body]));
+    const entry = await this.enqueue(() => appendEntry(this.pack, this.bagName, name, body.length, () => [body]));
     if (entry.problem) throw entry.problem;
     this.tagHashes.set(name, sha256Hex(body));
   }
@@ -237,38 +285,13 @@ export class BundleWriter {
     await this.appendTag(TAG_FILES.tagManifest, manifestText(tags.map((path) => ({ path, sha256: this.tagHashes.get(path)! }))));
   }
 
-  /**
-   * Writes one tar entry of exactly `size` bytes. A failing or wrong-length source cannot undo
-   * the header already written, so the entry is completed (cut or zero-filled) to keep the tar
-   * readable for every other artifact, and the problem is returned for the caller to report.
-   */
-  private async appendEntry(relInBag: string, size: number, source: () => ByteSource): Promise<{ sha256: string; problem?: unknown }> {
-    let sink!: EntrySink;
-    const done = new Promise<void>((resolve, reject) => {
-      const header = { name: `${this.bagName}/${relInBag}`, size, mode: 0o600, mtime: new Date(), type: 'file' as const };
-      sink = this.pack.entry(header, (error) => (error ? reject(error) : resolve()));
-    });
-    done.catch(() => undefined); // observed below; this only keeps an early failure from being unhandled
-    const feed = new EntryFeed(sink, size, relInBag);
-    let problem: unknown;
-    try {
-      await pipeline(source(), (chunks: AsyncIterable<Buffer | string>) => feed.copy(chunks));
-      if (feed.written < size) problem = new Error(`${relInBag}: the stream ended after ${feed.written} of the declared ${size} bytes; the entry was zero-filled`);
-    } catch (error) {
-      problem = error;
-    }
-    await feed.fill();
-    sink.end(undefined);
-    await done;
-    return { sha256: feed.sha256(), problem };
-  }
-
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    this.queued++;
     const run = this.queue.then(() => {
       this.assertWritable();
       return task();
     });
-    this.queue = run.catch(() => undefined);
+    this.queue = run.catch(() => undefined).finally(() => this.queued--);
     return run;
   }
 
@@ -303,110 +326,4 @@ export class BundleWriter {
       throw new Error(`bundle ${this.partialPath} can no longer be written: ${messageOf(this.broken)}`, { cause: this.broken });
     }
   }
-
-  private closeHandle(): Promise<void> {
-    this.handleClosed ??= this.handle.close();
-    return this.handleClosed;
-  }
-}
-
-const ZEROS = Buffer.alloc(64 * 1024);
-
-/** Feeds one tar entry: hashes exactly what goes in, and never more than the header's size. */
-class EntryFeed {
-  private readonly hash = createHash('sha256');
-  written = 0;
-
-  constructor(
-    private readonly sink: EntrySink,
-    private readonly size: number,
-    private readonly label: string,
-  ) {}
-
-  async copy(chunks: AsyncIterable<Buffer | string>): Promise<void> {
-    for await (const raw of chunks) {
-      const chunk = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
-      const room = this.size - this.written;
-      if (chunk.length > room) {
-        await this.put(chunk.subarray(0, room));
-        throw new Error(`${this.label}: the stream gave more than the declared ${this.size} bytes; the entry was cut there`);
-      }
-      await this.put(chunk);
-    }
-  }
-
-  async fill(): Promise<void> {
-    while (this.written < this.size) await this.put(ZEROS.subarray(0, Math.min(ZEROS.length, this.size - this.written)));
-  }
-
-  sha256(): string {
-    return this.hash.digest('hex');
-  }
-
-  private async put(chunk: Buffer): Promise<void> {
-    if (chunk.length === 0) return;
-    this.hash.update(chunk);
-    this.written += chunk.length;
-    if (!this.sink.write(chunk)) await drained(this.sink);
-  }
-}
-
-/** Resolves on 'drain'; rejects if the entry is torn down first (the whole tar failed). */
-function drained(sink: EntrySink): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (sink.destroyed || sink.destroying) {
-      reject(new Error('the bundle stream closed while an entry was being written'));
-      return;
-    }
-    const onDrain = (): void => {
-      sink.off('close', onClose);
-      resolve();
-    };
-    const onClose = (): void => {
-      sink.off('drain', onDrain);
-      reject(new Error('the bundle stream closed while an entry was being written'));
-    };
-    sink.once('drain', onDrain);
-    sink.once('close', onClose);
-  });
-}
-
-/**
- * Writes into a handle we keep, so finalize can fsync the very descriptor that wrote the bytes
- * (a fs.WriteStream either closes the handle itself or never lets it close).
- */
-async function writeAll(handle: FileHandle, chunks: AsyncIterable<Buffer>): Promise<void> {
-  for await (const chunk of chunks) {
-    for (let offset = 0; offset < chunk.length; ) {
-      const { bytesWritten } = await handle.write(chunk, offset);
-      offset += bytesWritten;
-    }
-  }
-}
-
-async function openPartial(partialPath: string): Promise<FileHandle> {
-  try {
-    return await open(partialPath, 'wx', 0o600);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    throw new UsageError(`${partialPath} already exists: another run is writing it, or a crashed run left it; move it aside`);
-  }
-}
-
-/** The rename is only durable once the folder entry itself is on disk. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** `<sha256>  <basename>` in sha256sum format, written under a temporary name then renamed. */
-async function writeSidecar(bundlePath: string, sha256: string): Promise<void> {
-  const sidecar = `${bundlePath}.sha256`;
-  await rm(`${sidecar}.partial`, { force: true });
-  await writeFile(`${sidecar}.partial`, manifestText([{ path: basename(bundlePath), sha256 }]), { mode: 0o600 });
-  await rename(`${sidecar}.partial`, sidecar);
 }
