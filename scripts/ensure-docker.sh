@@ -35,16 +35,23 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# A daemon killed at the end of a session leaves its pid file behind, which blocks the next start.
-if [[ -f /var/run/docker.pid ]] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+alive() { # a live, non-zombie process with this pid
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) && [[ -n "$state" && "$state" != Z* ]]
+}
+
+# A daemon killed at the end of a session leaves its pid file behind, which blocks the next start;
+# a dying one can linger a moment as a zombie, which must not count as running either.
+if [[ -f /var/run/docker.pid ]] && ! alive "$(cat /var/run/docker.pid)"; then
   rm -f /var/run/docker.pid
 fi
-# Same for containerd's socket state from a killed daemon.
 rm -f /var/run/docker/containerd/containerd.pid 2>/dev/null || true
 
-if ! pgrep -x dockerd >/dev/null 2>&1; then
+if [[ ! -f /var/run/docker.pid ]]; then
   echo "ensure-docker: starting dockerd (log: $LOG)" >&2
   nohup dockerd >"$LOG" 2>&1 </dev/null &
+else
+  echo "ensure-docker: dockerd $(cat /var/run/docker.pid) is starting; waiting for it" >&2
 fi
 
 for ((i = 0; i < WAIT_SECONDS * 4; i++)); do
