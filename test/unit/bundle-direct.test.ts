@@ -2,30 +2,20 @@
 // the tar and its header is patched in at the end (src/evidence/direct.ts, ustar.ts).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, open, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import tar from 'tar-stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BundleWriter, type BundleOptions } from '../../src/evidence/bundle.js';
 import { DIRECT_AFTER_BYTES } from '../../src/evidence/direct.js';
 import { fileHeader, padding } from '../../src/evidence/ustar.js';
 import { verifyBundle } from '../../src/evidence/verify.js';
+import { useTempDirs } from './temp-dirs.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-const made: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'firebreak-direct-'));
-  made.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs('firebreak-direct-');
 
 function options(dir: string): BundleOptions {
   return {

@@ -1,25 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { BundleWriter, type BundleOptions } from '../../src/evidence/bundle.js';
 import { verifyBundle } from '../../src/evidence/verify.js';
+import { useTempDirs } from './temp-dirs.js';
 
-const made: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'firebreak-bundle-'));
-  made.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs('firebreak-bundle-');
 
 function options(dir: string, overrides: Partial<BundleOptions> = {}): BundleOptions {
   return {

@@ -1,28 +1,18 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable, Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createGzipStream } from '../../src/evidence/gzip.js';
 import { loadMemberBuilder } from '../../src/evidence/gzip-worker.js';
+import { useTempDirs } from './temp-dirs.js';
 
 const MiB = 1 << 20;
-const made: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'firebreak-gzip-'));
-  made.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs('firebreak-gzip-');
 
 /** Text that deflate shrinks a lot, with a counter so that order mistakes show. */
 function text(size: number, from = 0): Buffer {

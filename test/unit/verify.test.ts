@@ -1,29 +1,19 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UsageError, VerifyError } from '../../src/errors.js';
 import { BundleWriter } from '../../src/evidence/bundle.js';
 import { readBundleEntries, readRunRecord } from '../../src/evidence/reader.js';
 import { verifyBundle } from '../../src/evidence/verify.js';
+import { useTempDirs } from './temp-dirs.js';
 
-const made: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'firebreak-verify-'));
-  made.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs('firebreak-verify-');
 
 const RUN = { playbook: 'isolate', status: 'succeeded', marker: 'FLIP-ME-0123456789' };
 
