@@ -9,6 +9,7 @@ export interface ContainerSummary {
   id: string;
   names: string[];
   image: string;
+  imageId: string;
   state: string;
   labels: Record<string, string>;
 }
@@ -35,6 +36,7 @@ export class ContainerClient {
       id: row.Id,
       names: row.Names.map((n) => n.replace(/^\//, '')),
       image: row.Image,
+      imageId: row.ImageID,
       state: row.State,
       labels: row.Labels ?? {},
     }));
@@ -211,31 +213,6 @@ export class ContainerClient {
     return (result as { Id: string }).Id;
   }
 
-  /** Run a command inside the container (no shell unless the argv asks for one) and return its exit code and output. */
-  async exec(
-    id: string,
-    argv: string[],
-    signal?: AbortSignal,
-  ): Promise<{ exitCode: number; output: string }> {
-    return this.call.run(`exec in ${id}`, async () => {
-      const exec = await this.docker.getContainer(id).exec({
-        Cmd: argv,
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: true,
-      });
-      const stream = (await exec.start({ hijack: true, stdin: false, Tty: true } as object)) as Readable;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of stream) {
-        if (signal?.aborted) break;
-        if (size < 64 * 1024) chunks.push(chunk as Buffer);
-        size += (chunk as Buffer).length;
-      }
-      const info = await exec.inspect();
-      return { exitCode: info.ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
-    });
-  }
 }
 
 const changeKinds: Record<number, FileChange['kind']> = { 0: 'changed', 1: 'added', 2: 'deleted' };

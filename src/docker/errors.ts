@@ -1,4 +1,4 @@
-import { EngineError, EngineUnreachableError, NoTargetError } from '../errors.js';
+import { EngineError, EngineUnreachableError } from '../errors.js';
 
 const unreachableCodes = new Set([
   'ECONNREFUSED',
@@ -57,8 +57,4 @@ export function mapDockerError(error: unknown, what: string, endpoint?: string):
   }
   const engineMessage = engineMessageOf(error);
   return new EngineError(`${what}: engine said: ${engineMessage}`, e?.statusCode, engineMessage, { cause: error });
-}
-
-export function noSuchContainer(reference: string): NoTargetError {
-  return new NoTargetError(`no container matches "${reference}" (name, id or unique id prefix)`);
 }

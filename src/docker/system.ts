@@ -19,7 +19,4 @@ export class SystemClient {
     return { cpus: info.NCPU, memory: info.MemTotal };
   }
 
-  async ping(): Promise<void> {
-    await this.call.run('ping', () => this.docker.ping());
-  }
 }

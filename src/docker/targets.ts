@@ -60,7 +60,7 @@ function matchReference(rows: Row[], reference: string): Target {
 }
 
 function toTarget(row: Row): Target {
-  return { id: row.id, name: row.names[0] ?? row.id.slice(0, 12), image: row.image, imageId: '', labels: row.labels };
+  return { id: row.id, name: row.names[0] ?? row.id.slice(0, 12), image: row.image, imageId: row.imageId, labels: row.labels };
 }
 
 function describeFilters(filters: Record<string, string[]>): string {

@@ -99,7 +99,7 @@ export interface NetworkDetails {
   name: string;
   driver: string;
   internal: boolean;
-  /** Subnets configured by the user; a fixed address can only be requested on such a network. */
+  /** Subnets as the engine reports them (configured or allocated: the inspect document does not say which). */
   subnets: string[];
 }
 

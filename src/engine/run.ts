@@ -44,17 +44,18 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     return { ...outcome, status: 'declined', exitCode: ExitCode.interrupted, plan: plans };
   }
 
+  const who = operator();
   const bundle = await BundleWriter.open({
     dir: request.evidenceDir,
     playbook: playbook.name,
     incident,
     compression: request.compression,
     startedAt,
-    bagInfo: bagInfo({ incident, version, engine }),
+    bagInfo: bagInfo({ incident, version, engine, who }),
   });
   const journalPath = join(dirname(bundle.path), `.${basename(bundle.path)}.journal`);
   const { log, flush } = createRunLogger({ journalPath, level: request.logLevel, base: { run: runId, incident } });
-  log.info({ playbook: playbook.name, params, targets: targets.map((t) => t.name), operator: operator() }, 'run started');
+  log.info({ playbook: playbook.name, params, targets: targets.map((t) => t.name), operator: who }, 'run started');
 
   let records: TargetRecord[] = [];
   // The report's hardening findings read each target's inspect document (see keepInspect).
@@ -99,7 +100,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
       startedAt: startedAt.toISOString(),
       endedAt: endedAt.toISOString(),
       durationMs: endedAt.getTime() - startedAt.getTime(),
-      operator: operator(),
+      operator: who,
       tool: { name: 'firebreak', version: toolVersion },
       engine: { endpoint: engine.endpoint.label, version: version.version, apiVersion: version.apiVersion },
       targets: records.length ? records : targets.map((t) => notRunTarget(t, status)),
@@ -154,8 +155,8 @@ function notRunTarget(target: Target, status: RunStatus): TargetRecord {
   return { id: target.id, name: target.name, image: target.image, status, steps: [] };
 }
 
-function bagInfo(run: { incident: string; version: EngineVersion; engine: Engine }): Record<string, string> {
-  const who = operator();
+function bagInfo(run: { incident: string; version: EngineVersion; engine: Engine; who: { user: string; host: string } }): Record<string, string> {
+  const { who } = run;
   return {
     'External-Identifier': run.incident,
     'Bag-Software-Agent': `firebreak ${toolVersion}`,

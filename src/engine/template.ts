@@ -28,11 +28,6 @@ export interface TemplateNames {
   steps: ReadonlyMap<string, readonly string[] | undefined>;
 }
 
-export interface TemplateProblem {
-  expression: string;
-  message: string;
-}
-
 /** Every expression in a value, however deep. */
 export function expressionsIn(value: unknown): string[] {
   if (typeof value === 'string') return [...value.matchAll(templatePattern)].map((m) => m[1]!);

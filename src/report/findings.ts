@@ -4,6 +4,8 @@
  * another engine version, or hand-edited, so every field is optional here.
  */
 
+import { binaryScale } from '../bytes.js';
+
 export type Level = 'ok' | 'warn' | 'risk';
 
 export interface Finding {
@@ -241,14 +243,8 @@ function namespacesFinding(host: Json): Finding {
 }
 
 function binaryBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${round(value)} ${units[unit]}`;
+  const { value, unit } = binaryScale(bytes);
+  return `${round(value)} ${unit}`;
 }
 
 function round(n: number): string {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { binaryScale } from '../bytes.js';
 import { EngineError } from '../errors.js';
 import { defineStep } from './types.js';
 
@@ -118,8 +119,7 @@ export const imageStep = defineStep({
   plan: (_, target) => `save image.json and history.json of ${target.image}`,
   async run(ctx) {
     // By id, not by name: the tag may have moved to another image since the container started.
-    // (Targets resolved from the container list carry no image id, so ask the container.)
-    const image = ctx.target.imageId || (await ctx.engine.containers.inspect(ctx.target.id, ctx.signal)).imageId;
+    const image = ctx.target.imageId;
     const [details, history] = await Promise.all([
       ctx.engine.images.inspect(image),
       ctx.engine.images.history(image) as Promise<unknown[]>,
@@ -131,12 +131,6 @@ export const imageStep = defineStep({
 });
 
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+  const { value, unit } = binaryScale(bytes);
+  return unit === 'B' ? `${value} B` : `${value.toFixed(1)} ${unit}`;
 }
