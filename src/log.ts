@@ -1,23 +1,71 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { maskSecrets } from './secrets.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 export const logLevels: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
+/** A journal far bigger than any run writes; past it, lines are counted, not kept. */
+const journalMemoryBytes = 32 * 1024 * 1024;
+
 /**
- * One root logger per run. The journal (the audit trail that goes into the bundle) always gets
- * everything from `info` (debug when asked); stderr gets the log only at debug/trace, because at
- * other levels stderr belongs to the progress display.
+ * The run's journal (the audit trail that goes into the bundle). It is kept in memory, so the
+ * bundle gets it whole without reading the disk back, and it is copied, without waiting, to a
+ * file beside the bundle, which is what survives a hard exit. A write to that file never blocks
+ * the run, and a disk that refuses it (full, gone) only ends the copy.
  */
-export function createRunLogger(options: { journalPath: string; level: LogLevel; base?: Record<string, unknown> }): {
-  log: Logger;
-  flush: () => void;
-} {
+export class Journal {
+  private readonly lines: string[] = [];
+  private bytes = 0;
+  private dropped = 0;
+  private file: WriteStream | undefined;
+  /** Why the file copy stopped, if it did. */
+  fileProblem: string | undefined;
+
+  constructor(readonly path?: string) {
+    if (!path) return;
+    this.file = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+    this.file.on('error', (error) => {
+      this.fileProblem = error.message;
+      this.file?.destroy();
+      this.file = undefined;
+    });
+  }
+
+  write(line: string): void {
+    if (this.bytes + line.length <= journalMemoryBytes) {
+      this.lines.push(line);
+      this.bytes += line.length;
+    } else {
+      this.dropped++;
+    }
+    this.file?.write(line);
+  }
+
+  /** Everything written, with a last line saying how many lines the memory cap left out. */
+  text(): string {
+    const note = this.dropped ? `${JSON.stringify({ level: 40, msg: `journal cap reached: ${this.dropped} later lines not kept` })}\n` : '';
+    return this.lines.join('') + note;
+  }
+
+  /** Ends the file copy (its writes done or failed). */
+  close(): Promise<void> {
+    const file = this.file;
+    this.file = undefined;
+    if (!file) return Promise.resolve();
+    return new Promise((resolve) => file.end(() => resolve()));
+  }
+}
+
+/**
+ * One root logger per run. The journal always gets everything from `info` (debug when asked);
+ * stderr gets the log only at debug/trace, because at other levels stderr belongs to the progress display.
+ */
+export function createRunLogger(options: { journal: Journal; level: LogLevel; base?: Record<string, unknown> }): Logger {
   const journalLevel = options.level === 'trace' || options.level === 'debug' ? options.level : 'info';
-  const journal = pino.destination({ dest: options.journalPath, sync: true, mode: 0o600 });
-  const streams: pino.StreamEntry[] = [{ level: journalLevel, stream: journal }];
+  const streams: pino.StreamEntry[] = [{ level: journalLevel, stream: options.journal }];
   if (options.level === 'debug' || options.level === 'trace') streams.push({ level: options.level, stream: process.stderr });
-  const log = pino(
+  return pino(
     {
       level: journalLevel,
       base: options.base ?? {},
@@ -26,5 +74,4 @@ export function createRunLogger(options: { journalPath: string; level: LogLevel;
     },
     pino.multistream(streams),
   );
-  return { log, flush: () => journal.flushSync() };
 }

@@ -6,7 +6,7 @@ import type { LogLevel } from '../log.js';
 import { canPrompt, confirm } from './confirm.js';
 import type { RunFlagValues } from './flags.js';
 import { createProgress, progressModeFor } from './progress.js';
-import { outcomeJson, renderOutcome } from './render.js';
+import { evidenceProblem, outcomeJson, renderOutcome } from './render.js';
 
 /**
  * What every firebreak command shares: one place that turns errors into a one-line message and
@@ -25,7 +25,7 @@ export abstract class FirebreakCommand extends Command {
     targets: string[],
     flags: RunFlagValues,
     params: Record<string, unknown>,
-    options: Pick<RunRequest, 'freeze'> = {},
+    options: Pick<RunRequest, 'freeze' | 'recordOf'> = {},
   ): Promise<unknown> {
     const json = this.jsonEnabled();
     if (targets.length === 0 && !flags.filter?.length) {
@@ -63,6 +63,8 @@ export abstract class FirebreakCommand extends Command {
       });
       this.setExitCode(outcome.exitCode);
       if (!json) process.stdout.write(renderOutcome(outcome));
+      const problem = evidenceProblem(outcome);
+      if (problem) process.stderr.write(`firebreak: ${problem}\n`);
       return outcomeJson(outcome);
     } finally {
       stopSignals();
@@ -85,10 +87,25 @@ export abstract class FirebreakCommand extends Command {
       process.stdout.write(`${JSON.stringify({ status: 'error', exitCode: code, error: { type: error.name, message: error.message } }, null, 2)}\n`);
     } else {
       process.stderr.write(`firebreak: ${messageOf(error)}\n`);
-      if (process.argv.includes('debug') || process.env.FIREBREAK_DEBUG) process.stderr.write(`${error.stack}\n`);
+      if (wantsStack(this.argv) || process.env.FIREBREAK_DEBUG) process.stderr.write(`${error.stack}\n`);
     }
     return undefined;
   }
+}
+
+/**
+ * --log-level debug or trace, read from the arguments themselves: the flags may not have parsed
+ * (that can be the error being shown), and a container named `debug` is not a flag.
+ */
+function wantsStack(argv: readonly string[]): boolean {
+  const verbose = (level: string | undefined) => level === 'debug' || level === 'trace';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return false;
+    if (arg === '--log-level' && verbose(argv[i + 1])) return true;
+    if (arg.startsWith('--log-level=') && verbose(arg.slice('--log-level='.length))) return true;
+  }
+  return false;
 }
 
 /** oclif's parse errors span lines; ours are one line, with the useful part kept. */

@@ -15,7 +15,7 @@ export function createProgress(mode: ProgressMode): Progress {
   return {
     async runTargets(targets, concurrency, work) {
       // Loaded only when progress is shown: --json runs never pay for it.
-      const { Listr, ListrLogger, ProcessOutput, PRESET_TIMER } = await import('listr2');
+      const { Listr, ListrLogger, ProcessOutput, PRESET_TIMER, DefaultRenderer, SimpleRenderer } = await import('listr2');
       // Progress is stderr's; stdout carries only the result.
       const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
       const results: TargetRecord[] = new Array(targets.length);
@@ -45,8 +45,12 @@ export function createProgress(mode: ProgressMode): Progress {
           concurrent: concurrency,
           exitOnError: false,
           registerSignalListeners: false,
-          renderer: mode === 'tty' ? 'default' : 'simple',
-          fallbackRenderer: 'simple',
+          // The mode was decided once, by stderr (where progress goes). listr2 would decide again by
+          // stdout, so `firebreak isolate a b | tee out` got spinners without container names;
+          // a renderer that declares itself fit for any stdout keeps listr2 to our choice.
+          renderer: mode === 'tty' ? stderrRenderer(DefaultRenderer) : SimpleRenderer,
+          fallbackRenderer: SimpleRenderer,
+          fallbackRendererCondition: false,
           rendererOptions: { logger, timer: PRESET_TIMER, collapseSubtasks: false, outputBar: 1 } as object,
           fallbackRendererOptions: { logger, timer: PRESET_TIMER } as object,
         },
@@ -66,4 +70,11 @@ function describeStep(step: StepRecord): string {
 function firstProblem(record: TargetRecord): string {
   const failed = [...record.steps, ...(record.onFailure ?? [])].find((s) => s.status === 'failed' || s.status === 'aborted');
   return failed ? `${failed.id}: ${failed.error ?? failed.status}` : record.status;
+}
+
+/** listr2 checks `nonTTY` against stdout; ours draws on stderr, whose terminal was already checked. */
+function stderrRenderer<T extends { nonTTY: boolean }>(renderer: T): T {
+  return class extends (renderer as unknown as new (...args: never[]) => object) {
+    static nonTTY = true;
+  } as unknown as T;
 }

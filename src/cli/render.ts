@@ -2,6 +2,7 @@ import type { TargetPlan, PlannedStep } from '../engine/plan.js';
 import type { RunOutcome } from '../engine/request.js';
 import type { StepRecord } from '../evidence/record.js';
 import { formatDuration } from '../duration.js';
+import { formatBytes } from '../steps/evidence.js';
 
 /** The human result on stdout. Its last line always names the bundle and its SHA-256. */
 export function renderOutcome(outcome: RunOutcome): string {
@@ -16,8 +17,37 @@ export function renderOutcome(outcome: RunOutcome): string {
     lines.push(`  ${target.name} (${target.id.slice(0, 12)}): ${target.status}`);
     for (const step of [...target.steps, ...(target.onFailure ?? [])]) lines.push(`    ${stepLine(step)}`);
   }
-  if (outcome.bundle) lines.push(`bundle ${outcome.bundle.path} sha256 ${outcome.bundle.sha256}`);
+  lines.push(...evidenceLines(outcome));
   return `${lines.join('\n')}\n`;
+}
+
+/** Where the evidence went, loudly when it is not where it was asked to go; the bundle line comes last. */
+function evidenceLines(outcome: RunOutcome): string[] {
+  const { bundle } = outcome;
+  if (!bundle) return [`NO BUNDLE WAS WRITTEN: ${outcome.evidenceError ?? 'unknown reason'}; the lines above are the only record of this run`];
+  const lines: string[] = [];
+  const { fallback } = bundle;
+  if (fallback) {
+    const free = fallback.freeBytes === undefined ? '' : `, ${formatBytes(fallback.freeBytes)} free`;
+    lines.push(
+      `EVIDENCE FOLDER UNUSABLE: ${fallback.folder} could not take the bundle (${fallback.reason}); ` +
+        `it needs about ${formatBytes(fallback.neededBytes)}${free}. The bundle was written to the fallback folder instead:`,
+    );
+    if (fallback.lost.length) lines.push(`not kept anywhere (too large for memory once the disk refused): ${fallback.lost.join(', ')}`);
+    if (fallback.partialKept) lines.push(`kept ${fallback.partialKept}: it holds artifacts the bundle lacks; run \`firebreak bundle recover\` once there is room`);
+  }
+  if (bundle.warning) lines.push(`warning: bundle ${bundle.path}: ${bundle.warning}`);
+  lines.push(`bundle ${bundle.path} sha256 ${bundle.sha256}`);
+  return lines;
+}
+
+/** One line a person reads for an operator whose evidence did not go where asked. */
+export function evidenceProblem(outcome: RunOutcome): string | undefined {
+  if (outcome.evidenceError) return `no bundle was written: ${outcome.evidenceError}`;
+  const fallback = outcome.bundle?.fallback;
+  if (!fallback) return undefined;
+  const free = fallback.freeBytes === undefined ? '' : ` (${fallback.freeBytes} bytes free)`;
+  return `evidence folder ${fallback.folder} could not take the bundle: ${fallback.reason}; it needs about ${fallback.neededBytes} bytes${free}; bundle written to ${outcome.bundle!.path}`;
 }
 
 function stepLine(step: StepRecord): string {
@@ -63,6 +93,7 @@ export function outcomeJson(outcome: RunOutcome): unknown {
     incident: outcome.incident,
     runId: outcome.runId,
     ...(outcome.bundle ? { bundle: outcome.bundle } : {}),
+    ...(outcome.evidenceError ? { evidenceError: outcome.evidenceError } : {}),
     ...(outcome.record ? { targets: outcome.record.targets, startedAt: outcome.record.startedAt, endedAt: outcome.record.endedAt } : {}),
     ...(outcome.status === 'planned' ? { plan: outcome.plan } : {}),
   };

@@ -20,6 +20,8 @@ export default class RestoreNetwork extends FirebreakCommand {
 
   async run(): Promise<unknown> {
     const { argv, flags } = await this.parse(RestoreNetwork);
-    return this.runPlaybookCommand('restore-network', argv as string[], flags, flags.from ? { from: flags.from } : {});
+    return this.runPlaybookCommand('restore-network', argv as string[], flags, flags.from ? { from: flags.from } : {}, {
+      recordOf: { uses: 'network.disconnect', from: flags.from },
+    });
   }
 }

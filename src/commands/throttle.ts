@@ -53,7 +53,11 @@ export default class Throttle extends FirebreakCommand {
 
   async run(): Promise<unknown> {
     const { argv, flags } = await this.parse(Throttle);
-    if (flags.revert) return this.runPlaybookCommand('throttle-revert', argv as string[], flags, flags.from ? { from: flags.from } : {});
+    if (flags.revert) {
+      return this.runPlaybookCommand('throttle-revert', argv as string[], flags, flags.from ? { from: flags.from } : {}, {
+        recordOf: { uses: 'container.update', from: flags.from },
+      });
+    }
     const limits = limitParams(flags);
     if (Object.keys(limits).length === 0) {
       throw new UsageError('give at least one of --cpus, --memory, --memory-swap, --pids, --cpu-shares, or --revert');

@@ -1,6 +1,7 @@
 import type { Target } from '../docker/index.js';
 import type { RunRecord, RunStatus } from '../evidence/record.js';
 import type { ExitCode } from '../errors.js';
+import type { StoredBundle } from '../evidence/store.js';
 import type { LogLevel } from '../log.js';
 import type { LoadedPlaybook } from './playbook.js';
 import type { TargetPlan } from './plan.js';
@@ -20,6 +21,12 @@ export interface RunRequest {
   compression: 'gzip' | 'none';
   logLevel: LogLevel;
   signal: AbortSignal;
+  /**
+   * The run undoes a change a step of type `uses` recorded (restore-network, throttle --revert):
+   * the run joins the record's incident unless `incident` is given, and a `from` bundle that
+   * cannot be read is exit 2 before anything changes.
+   */
+  recordOf?: { uses: string; from?: string };
   /** Pause each target for the length of its steps and unpause it after, whatever happens (see freeze.ts). */
   freeze?: boolean;
   progress: Progress;
@@ -37,5 +44,7 @@ export interface RunOutcome {
   playbook: string;
   plan?: TargetPlan[];
   record?: RunRecord;
-  bundle?: { path: string; sha256: string; size: number };
+  bundle?: StoredBundle;
+  /** No bundle could be written anywhere: why. The result on stdout is then the only account. */
+  evidenceError?: string;
 }

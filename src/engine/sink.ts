@@ -1,15 +1,15 @@
 import type { Readable } from 'node:stream';
 import type { Target } from '../docker/index.js';
-import type { BundleWriter } from '../evidence/bundle.js';
+import type { EvidenceStore } from '../evidence/store.js';
 import type { ArtifactSink } from '../steps/types.js';
 
 /** A step's view of the bundle: its files land under data/targets/<container name>/. */
-export function artifactSink(bundle: BundleWriter, target: Target): ArtifactSink {
+export function artifactSink(store: EvidenceStore, target: Target): ArtifactSink {
   const folder = `targets/${target.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
   return {
-    file: (name: string, data: string | Buffer) => bundle.addFile(`${folder}/${name}`, data),
-    json: (name: string, value: unknown) => bundle.addFile(`${folder}/${name}`, `${JSON.stringify(value, null, 2)}\n`),
+    file: (name: string, data: string | Buffer) => store.addFile(`${folder}/${name}`, data),
+    json: (name: string, value: unknown) => store.addFile(`${folder}/${name}`, `${JSON.stringify(value, null, 2)}\n`),
     stream: (name: string, source: Readable, size?: number) =>
-      bundle.addStream(`${folder}/${name}`, source, size === undefined ? undefined : { size }),
+      store.addStream(`${folder}/${name}`, source, size === undefined ? undefined : { size }),
   };
 }

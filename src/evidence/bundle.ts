@@ -51,6 +51,14 @@ export interface BundleOptions {
   bagInfo: Record<string, string>;
 }
 
+export interface FinishedBundle {
+  path: string;
+  sha256: string;
+  size: number;
+  /** Something short of failure that the operator must hear (a sidecar not written). */
+  warning?: string;
+}
+
 type State = 'open' | 'finalizing' | 'finalized' | 'failed' | 'discarded';
 
 export class BundleWriter {
@@ -138,6 +146,11 @@ export class BundleWriter {
     }
   }
 
+  /** Why the tar can no longer be written (a failed write: a full disk, an I/O error); undefined while it can. */
+  get failure(): unknown {
+    return this.broken;
+  }
+
   /** Payload files added so far, in the order they went into the tar. */
   artifacts(): ArtifactRecord[] {
     return this.records.map((r) => ({ ...r }));
@@ -147,31 +160,52 @@ export class BundleWriter {
    * Waits for every add in flight (a hung producer stream must be aborted by its owner first),
    * writes the tag files, and turns the partial file into the bundle.
    */
-  async finalize(): Promise<{ path: string; sha256: string; size: number }> {
+  async finalize(): Promise<FinishedBundle> {
     this.assertOpen('finalize');
     this.state = 'finalizing';
     await Promise.all([...this.inflight]);
-    let renamed = false;
+    let sha256: string;
     try {
       await this.writeTagFiles();
       this.pack.finalize();
       await this.output;
       // Durable before it gets its final name: a crash never leaves a truncated file called final.
       // A bundle with a direct entry is read back for its hash meanwhile (output.ts).
-      const [sha256] = await Promise.all([this.file.sha256(), this.file.sync()]);
+      [sha256] = await Promise.all([this.file.sha256(), this.file.sync()]);
       await this.file.close();
       await rename(this.partialPath, this.path);
-      renamed = true;
+    } catch (error) {
+      this.state = 'failed';
+      this.broken ??= error;
+      await this.file.close().catch(() => undefined);
+      throw new Error(`could not finalise bundle ${this.partialPath} (kept as is): ${messageOf(error)}`, { cause: error });
+    }
+    this.state = 'finalized';
+    const finished: FinishedBundle = { path: this.path, sha256, size: this.file.end };
+    // The bundle is whole and named: a sidecar that cannot be written (a full disk) is said, not fatal.
+    try {
       await syncDirectory(dirname(this.path));
       await writeSidecar(this.path, sha256);
-      this.state = 'finalized';
-      return { path: this.path, sha256, size: this.file.end };
     } catch (error) {
-      if (this.state === 'finalizing') this.state = 'failed';
-      await this.file.close().catch(() => undefined);
-      const where = renamed ? `${this.path} (written, but its .sha256 sidecar is not)` : `${this.partialPath} (kept as is)`;
-      throw new Error(`could not finalise bundle ${where}: ${messageOf(error)}`, { cause: error });
+      finished.warning = `its .sha256 sidecar could not be written: ${messageOf(error)}`;
     }
+    return finished;
+  }
+
+  /**
+   * Stops writing and closes the partial file, which is left where it is: the bundle could not be
+   * finished here (a full disk), and what it holds is evidence until it is safe elsewhere.
+   */
+  async abandon(reason: unknown): Promise<string> {
+    if (this.state === 'finalized' || this.state === 'discarded') throw new Error(`bundle ${this.path} is ${this.state}; nothing to abandon`);
+    this.state = 'failed';
+    this.broken ??= reason;
+    this.file.fail(reason);
+    this.pack.destroy(reason instanceof Error ? reason : new Error(messageOf(reason)));
+    await this.output.catch(() => undefined);
+    await this.file.close().catch(() => undefined);
+    await Promise.all([...this.spools].map((p) => removeSpool(p).catch(() => undefined)));
+    return this.partialPath;
   }
 
   /** Removes the partial file and any spool files: only for a run that must leave nothing. */

@@ -1,12 +1,16 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { UsageError, messageOf } from '../errors.js';
 import { readRunRecord } from './reader.js';
 import { flattenSteps, type RunRecord } from './record.js';
+import { fallbackEvidenceDir } from './store.js';
 
 export interface UndoRecord<T> {
   bundle: string;
   runId: string;
+  incident: string;
+  /** The step's status: a step interrupted or failed midway records what it had changed by then. */
+  status: string;
   undo: T;
 }
 
@@ -17,8 +21,19 @@ export interface UndoRecord<T> {
 const searchSizeLimit = 256 * 1024 * 1024;
 
 /**
+ * Whether a step's undo data records a change. A second isolate of an isolated container records
+ * "no networks"; restoring from that would leave the container cut off while saying it succeeded.
+ */
+const recordsChange: Record<string, (undo: any) => boolean> = {
+  'network.disconnect': (undo) => Array.isArray(undo?.attachments) && undo.attachments.length > 0,
+  'container.update': (undo) => Boolean(undo?.previous) && Object.keys(undo.previous).length > 0,
+};
+
+/**
  * Find the undo data a step of type `uses` recorded for a container: in the given bundle, or in
- * the newest bundle of the evidence folder that has one.
+ * the newest bundle that records a change, in the evidence folder or the fallback folder a full
+ * disk sent bundles to. A step that failed or was interrupted midway counts: what it changed
+ * before it stopped is recorded, and must be undoable.
  */
 export async function findUndoRecord<T>(query: {
   evidenceDir: string;
@@ -26,29 +41,33 @@ export async function findUndoRecord<T>(query: {
   containerId: string;
   uses: string;
 }): Promise<UndoRecord<T>> {
-  const candidates = query.bundle ? [query.bundle] : await bundlesNewestFirst(query.evidenceDir);
+  const candidates = query.bundle ? [query.bundle] : await bundlesNewestFirst([query.evidenceDir, fallbackEvidenceDir()]);
+  const changed = recordsChange[query.uses] ?? (() => true);
   for (const bundle of candidates) {
     const record = (await readRunRecord(bundle).catch((error: Error) => {
-      if (query.bundle) throw new UsageError(`--from ${bundle}: ${error.message}`);
+      if (query.bundle) throw new UsageError(`--from ${bundle}: ${messageOf(error)}`);
       return undefined;
     })) as RunRecord | undefined;
     const target = record?.targets?.find((t) => t.id === query.containerId);
-    const step = target && flattenSteps(target.steps).find((s) => s.uses === query.uses && s.status === 'succeeded' && s.undo);
-    if (record && step) return { bundle, runId: record.runId, undo: step.undo as T };
+    const step = target && [...flattenSteps(target.steps)].reverse().find((s) => s.uses === query.uses && s.undo !== undefined && changed(s.undo));
+    if (record && step) return { bundle, runId: record.runId, incident: record.incident, status: step.status, undo: step.undo as T };
   }
   const where = query.bundle ?? `the bundles in ${query.evidenceDir}`;
   throw new UsageError(
-    `no ${query.uses} record for container ${query.containerId.slice(0, 12)} in ${where}; pass --from BUNDLE or --evidence-dir`,
+    `no ${query.uses} record that changed container ${query.containerId.slice(0, 12)} in ${where}; pass --from BUNDLE or --evidence-dir`,
   );
 }
 
-async function bundlesNewestFirst(dir: string): Promise<string[]> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const bundles = names.filter((n) => /^\d{8}T\d{6}Z_.*\.tar(\.gz)?$/.test(n)).sort().reverse();
-  const small: string[] = [];
-  for (const name of bundles) {
-    const path = join(dir, name);
-    if ((await stat(path)).size <= searchSizeLimit) small.push(path);
+/** Bundles of several folders, newest first by their timestamped names. */
+async function bundlesNewestFirst(dirs: readonly string[]): Promise<string[]> {
+  const found: Array<{ name: string; path: string }> = [];
+  for (const dir of new Set(dirs)) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names.filter((n) => /^\d{8}T\d{6}Z_.*\.tar(\.gz)?$/.test(n))) {
+      const path = join(dir, name);
+      const size = await stat(path).then((s) => s.size, () => Infinity);
+      if (size <= searchSizeLimit) found.push({ name, path });
+    }
   }
-  return small;
+  return found.sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0)).map((f) => f.path);
 }

@@ -1,0 +1,75 @@
+/**
+ * The run's account of itself (run.json) and the bag-info fields, built from what the run knows.
+ */
+import { hostname, userInfo } from 'node:os';
+import type { Engine, EngineVersion, Target } from '../docker/index.js';
+import { messageOf } from '../errors.js';
+import { runRecordSchemaId, type RunRecord, type RunStatus, type TargetRecord } from '../evidence/record.js';
+import { toolVersion } from '../version.js';
+import type { LoadedPlaybook } from './playbook.js';
+
+export interface Operator {
+  user: string;
+  host: string;
+}
+
+export function operator(): Operator {
+  let user = process.env.SUDO_USER ?? process.env.USER ?? '';
+  try {
+    user ||= userInfo().username;
+  } catch {
+    user ||= 'unknown';
+  }
+  return { user, host: hostname() };
+}
+
+export function buildRunRecord(run: {
+  runId: string;
+  incident: string;
+  playbook: LoadedPlaybook;
+  params: Record<string, unknown>;
+  status: RunStatus;
+  startedAt: Date;
+  endedAt: Date;
+  who: Operator;
+  engine: Engine;
+  version: EngineVersion;
+  targets: readonly Target[];
+  records: TargetRecord[];
+  runError: unknown;
+}): RunRecord {
+  const { playbook, version } = run;
+  return {
+    schema: runRecordSchemaId,
+    runId: run.runId,
+    incident: run.incident,
+    playbook: { name: playbook.name, description: playbook.description, source: playbook.source },
+    params: run.params,
+    status: run.status,
+    startedAt: run.startedAt.toISOString(),
+    endedAt: run.endedAt.toISOString(),
+    durationMs: run.endedAt.getTime() - run.startedAt.getTime(),
+    operator: run.who,
+    tool: { name: 'firebreak', version: toolVersion },
+    engine: { endpoint: run.engine.endpoint.label, version: version.version, apiVersion: version.apiVersion },
+    targets: run.records.length ? run.records : run.targets.map((t) => notRunTarget(t, run.status)),
+    artifacts: [],
+    ...(run.runError ? { error: messageOf(run.runError) } : {}),
+  };
+}
+
+function notRunTarget(target: Target, status: RunStatus): TargetRecord {
+  return { id: target.id, name: target.name, image: target.image, status, steps: [] };
+}
+
+export function bagInfo(run: { incident: string; version: EngineVersion; engine: Engine; who: Operator }): Record<string, string> {
+  const { who } = run;
+  return {
+    'External-Identifier': run.incident,
+    'Bag-Software-Agent': `firebreak ${toolVersion}`,
+    'Contact-Name': `${who.user}@${who.host}`,
+    'Docker-Engine': run.engine.endpoint.label,
+    'Docker-Engine-Version': run.version.version,
+    'Docker-API-Version': run.version.apiVersion,
+  };
+}
