@@ -1,5 +1,6 @@
 import { Command } from '@oclif/core';
 import { exitCodeOf, ExitCode, FirebreakError, InterruptedError, messageOf, UsageError } from '../errors.js';
+import { stateChangesInFlight } from '../engine/inflight.js';
 import type { LoadedPlaybook } from '../engine/playbook.js';
 import type { RunOutcome, RunRequest } from '../engine/request.js';
 import type { LogLevel } from '../log.js';
@@ -58,7 +59,7 @@ export abstract class FirebreakCommand extends Command {
         confirm: async (found, plans) => {
           const changes = plans.some((plan) => plan.steps.some((step) => step.mutates));
           if (flags.yes || found.length < 2 || !changes || !canPrompt()) return true;
-          return confirm(`Run ${typeof playbook === 'string' ? playbook : playbook.name} on these ${found.length} containers?`);
+          return confirm(`Run ${typeof playbook === 'string' ? playbook : playbook.name} on these ${found.length} containers?`, controller.signal);
         },
       });
       this.setExitCode(outcome.exitCode);
@@ -120,10 +121,25 @@ function oneLine(message: string): string {
     .replace(/ Note: .*?(?= See more help|$)/, '');
 }
 
-/** Ctrl-C or SIGTERM aborts the run, which still finalises its bundle; a second Ctrl-C leaves at once. */
+/**
+ * Ctrl-C or SIGTERM aborts the run, which still finalises its bundle. State changes in flight
+ * finish first, so what they changed is recorded; a second Ctrl-C quits at once, unless one is
+ * still in flight: then it says so, and only a third quits without the record.
+ */
 function interruptOn(controller: AbortController): () => void {
+  let warned = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(ExitCode.interrupted);
+    if (controller.signal.aborted) {
+      const inflight = stateChangesInFlight();
+      if (inflight > 0 && !warned) {
+        warned = true;
+        process.stderr.write(
+          `firebreak: waiting for ${inflight} state change${inflight === 1 ? '' : 's'} in flight to finish and be recorded; ${signal} again quits without that record\n`,
+        );
+        return;
+      }
+      process.exit(ExitCode.interrupted);
+    }
     process.stderr.write(`\nfirebreak: ${signal}: stopping; finalising the evidence bundle (again to quit now)\n`);
     controller.abort(new InterruptedError(`interrupted by ${signal}`));
   };

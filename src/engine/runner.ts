@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Engine, Target } from '../docker/index.js';
-import { messageOf } from '../errors.js';
+import { EngineError, StepError, messageOf } from '../errors.js';
+import { asStateChange, notInterruptible } from './inflight.js';
 import type { StepRecord, StepStatus, TargetRecord } from '../evidence/record.js';
 import type { ArtifactSink, StepContext } from '../steps/types.js';
 import { resolveInput } from './input.js';
@@ -95,17 +96,28 @@ async function runStep(run: TargetRun, step: LoadedStep, scope: TemplateScope): 
   try {
     input = resolveInput(step, scope);
   } catch (error) {
-    return finish({ status: 'failed', attempts: 0, error: messageOf(error) });
+    return finish({ status: 'failed', attempts: 0, error: failureMessage(error, step, run) });
   }
+  // What a state change has done so far, recorded by the step before each action, so that an
+  // interrupt or a failure halfway still leaves the undo data of what was changed.
+  let undoSoFar: unknown;
+  const recordUndo = (undo: unknown) => {
+    undoSoFar = undo;
+  };
+  const mutates = step.type!.mutates;
+  // Ctrl-C does not cut a state change short: it finishes (within its timeout) and is recorded,
+  // and the run stops before the next step. Only evidence reads are abandoned at once.
+  const parent = mutates ? notInterruptible : run.signal;
+  const attemptOnce = (attempt: number) => {
+    run.hooks.stepStarted(step, attempt);
+    log.debug({ attempt, input }, 'attempt');
+    return withTimeout(step.timeoutMs, parent, (signal) => step.type!.run(stepContext(run, signal, log, recordUndo), input));
+  };
   try {
     const { value, attempts } = await withRetry(
       step.retry,
       run.signal,
-      (attempt) => {
-        run.hooks.stepStarted(step, attempt);
-        log.debug({ attempt, input }, 'attempt');
-        return withTimeout(step.timeoutMs, run.signal, (signal) => step.type!.run(stepContext(run, signal, log), input));
-      },
+      (attempt) => (mutates ? asStateChange(() => attemptOnce(attempt)) : attemptOnce(attempt)),
       (attempt, error, delayMs) => log.warn({ attempt, delayMs, error: messageOf(error) }, 'retrying'),
     );
     return finish({
@@ -119,9 +131,20 @@ async function runStep(run: TargetRun, step: LoadedStep, scope: TemplateScope): 
     });
   } catch (error) {
     const attempts = (error as { attempts?: number }).attempts ?? 1;
-    if (run.signal.aborted) return finish({ status: 'aborted', attempts, input, error: 'interrupted' });
-    return finish({ status: 'failed', attempts, input, error: messageOf(error) });
+    const partial = undoSoFar !== undefined ? { undo: undoSoFar } : {};
+    if (run.signal.aborted && !mutates) return finish({ status: 'aborted', attempts, input, error: 'interrupted' });
+    return finish({ status: run.signal.aborted ? 'aborted' : 'failed', attempts, input, error: failureMessage(error, step, run), ...partial });
   }
+}
+
+/**
+ * "network.disconnect on web-1: engine said: ..." : the step type, the container by name, then
+ * the engine's own words; never a 64-character id a person has to match by eye.
+ */
+function failureMessage(error: unknown, step: LoadedStep, run: TargetRun): string {
+  const said = error instanceof EngineError ? `engine said: ${error.engineMessage}` : messageOf(error);
+  const named = said.split(run.target.id).join(run.target.name);
+  return new StepError(step.uses, run.target.name, named).message;
 }
 
 async function runGroup(
@@ -150,8 +173,9 @@ function notRun(step: LoadedStep, status: StepStatus, reason: string): StepRecor
   return { id: step.id, uses: step.uses, status, attempts: 0, note: reason };
 }
 
-function stepContext(run: TargetRun, signal: AbortSignal, log: Logger): StepContext {
+function stepContext(run: TargetRun, signal: AbortSignal, log: Logger, recordUndo: (undo: unknown) => void = () => {}): StepContext {
   return {
+    recordUndo,
     engine: run.engine,
     target: run.target,
     signal,

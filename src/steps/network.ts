@@ -1,16 +1,8 @@
 import { z } from 'zod';
 import type { Engine, NetworkAttachment } from '../docker/index.js';
 import { findUndoRecord } from '../evidence/undo.js';
+import { keepInput, resolveKept } from './network-keep.js';
 import { defineStep, type StepContext } from './types.js';
-
-const keepInput = z
-  .object({ keep: z.union([z.array(z.string()), z.string()]).default([]) })
-  .strict()
-  .transform(({ keep }) => ({ keep: (typeof keep === 'string' ? keep.split(',') : keep).map((k) => k.trim()).filter(Boolean) }));
-
-function kept(attachment: NetworkAttachment, keep: readonly string[]): boolean {
-  return keep.some((k) => k === attachment.network || (k.length >= 12 && attachment.networkId.startsWith(k)));
-}
 
 /** The default bridge takes neither network-scoped aliases nor a chosen address. */
 const defaultBridge = 'bridge';
@@ -32,16 +24,20 @@ export const disconnectStep = defineStep({
     if (details.networkMode === 'host') {
       throw new Error('the container uses the host network namespace; it cannot be disconnected (stop or pause it instead)');
     }
-    const cut = details.networks.filter((attachment) => !kept(attachment, keep));
+    const kept = await resolveKept(ctx, keep);
+    const cut = details.networks.filter((attachment) => !kept.ids.has(attachment.networkId));
+    // Recorded before the first disconnect: whatever happens next, what was cut can be put back.
+    ctx.recordUndo({ attachments: cut } satisfies DisconnectUndo);
     // Disconnect all at once: at 3 a.m. the window between the first and last network matters.
     await Promise.all(cut.map((attachment) => disconnectIdempotent(ctx.engine, attachment.networkId, ctx.target.id)));
     const undo: DisconnectUndo = { attachments: cut };
     const names = cut.map((a) => a.network);
+    const unknownNote = kept.unknown.length ? `; no network named ${kept.unknown.join(', ')} to keep` : '';
     return {
       outputs: { disconnected: names },
       undo,
       changed: cut.length > 0,
-      note: cut.length ? `disconnected from ${names.join(', ')}` : 'already isolated: no network to disconnect',
+      note: (cut.length ? `disconnected from ${names.join(', ')}` : 'already isolated: no network to disconnect') + unknownNote,
     };
   },
 });

@@ -25,6 +25,11 @@ export interface StepContext {
   signal: AbortSignal;
   log: Logger;
   artifacts: ArtifactSink;
+  /**
+   * A state-changing step records here what it is about to change, before each action: when it is
+   * interrupted or fails halfway, the runner keeps the last value as the step's undo data.
+   */
+  recordUndo(undo: unknown): void;
   incident: string;
   /** The playbook's name, for messages that leave the run (alerts). */
   playbook?: string;

@@ -51,3 +51,51 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
     })
   })
 }
+
+export interface StartedCli {
+  pid: number
+  kill: (signal: NodeJS.Signals) => void
+  /** Resolves with each new stderr chunk's text until `test` is true of all stderr so far. */
+  stderrMatches: (test: RegExp) => Promise<void>
+  done: Promise<CliResult>
+}
+
+/**
+ * The CLI as a child we can signal, unlike runCli which only waits for it. With `closeOutput`
+ * its stdout and stderr are closed at once, as `firebreak ... 2>&1 | head -1` does after one line.
+ */
+export function startCli(args: string[], opts: {env?: Record<string, string | undefined>; closeOutput?: boolean} = {}): StartedCli {
+  if (!existsSync(RUN_JS)) throw new Error(`${RUN_JS} is missing; run \`npm run build\` first`)
+  const env: NodeJS.ProcessEnv = {...process.env, FORCE_COLOR: undefined, NO_COLOR: '1', ...opts.env}
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
+  const child = spawn(process.execPath, [RUN_JS, ...args], {cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  const watchers: Array<{test: RegExp; resolve: () => void}> = []
+  const stderrText = () => Buffer.concat(err).toString('utf8')
+  if (opts.closeOutput) {
+    child.stdout.destroy()
+    child.stderr.destroy()
+  } else {
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
+    child.stderr.on('data', (chunk: Buffer) => {
+      err.push(chunk)
+      for (const w of watchers.splice(0)) (w.test.test(stderrText()) ? w.resolve() : watchers.push(w))
+    })
+  }
+  const done = new Promise<CliResult>((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      for (const w of watchers.splice(0)) w.resolve()
+      resolve({code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: stderrText()})
+    })
+  })
+  return {
+    pid: child.pid!,
+    kill: (signal) => child.kill(signal),
+    stderrMatches: (test) => (test.test(stderrText()) ? Promise.resolve() : new Promise((resolve) => watchers.push({test, resolve}))),
+    done,
+  }
+}

@@ -1,42 +1,18 @@
 // What happens to a forensics run when the operator stops it, or a target disappears under it:
 // the bundle is still finalised and verifiable, and it says what was and was not collected.
-import {spawn} from 'node:child_process'
 import {readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {beforeEach, describe, expect, it} from 'vitest'
 import {bundleFromOutput, tempDir, unpackBundle} from './bundle-files.js'
-import type {CliResult} from './cli.js'
+import {startCli} from './cli.js'
 import {containerLogs, docker, inspectContainer, startContainer, useHarness} from './harness.js'
 
 useHarness()
-
-const RUN_JS = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
 let evidence: string
 beforeEach(() => {
   evidence = tempDir()
 })
-
-/** The CLI as a child we can signal, unlike runCli which only waits for it. */
-function startCli(args: string[]): {pid: number; kill: (signal: NodeJS.Signals) => void; done: Promise<CliResult>} {
-  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
-  delete env.FORCE_COLOR
-  const child = spawn(process.execPath, [RUN_JS, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
-  const out: Buffer[] = []
-  const err: Buffer[] = []
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
-  child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
-  const done = new Promise<CliResult>((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8')})
-    })
-  })
-  return {pid: child.pid!, kill: (signal) => child.kill(signal), done}
-}
 
 /** A container holding `mb` MiB of random bytes at `path`, ready once they are written. */
 async function containerWithFile(mb: number, path = '/big') {

@@ -79,7 +79,7 @@ describe('runTarget', () => {
     const {record} = await run(playbook([step('a', ok), step('b', boom()), step('c', ok)], [step('alert', ok)]))
     expect(record.status).toBe('failed')
     expect(record.steps.map((s) => s.status)).toEqual(['succeeded', 'failed', 'skipped'])
-    expect(record.steps[1]!.error).toBe('engine said: No such container: web-1')
+    expect(record.steps[1]!.error).toBe('test.boom on web-1: engine said: No such container: web-1')
     expect(record.steps[2]!.note).toBe('not run: step b failed')
     expect(record.onFailure?.map((s) => s.status)).toEqual(['succeeded'])
   })
@@ -104,7 +104,7 @@ describe('runTarget', () => {
   it('fails a step that outlives its timeout even when it ignores the signal', async () => {
     const hung = scriptedType('test.hung', () => new Promise(() => {}))
     const {record} = await run(playbook([step('hung', hung, {timeoutMs: 20})]))
-    expect(record.steps[0]).toMatchObject({status: 'failed', error: 'timed out after 20ms'})
+    expect(record.steps[0]).toMatchObject({status: 'failed', error: 'test.hung on web-1: timed out after 20ms'})
   })
 
   it('retries a group as one unit', async () => {
@@ -135,6 +135,50 @@ describe('runTarget', () => {
     expect(record.status).toBe('aborted')
     expect(record.steps.map((s) => s.status)).toEqual(['aborted', 'aborted'])
     expect(record.onFailure).toBeUndefined()
+  })
+
+  it('lets a state change in flight finish on interrupt, records its undo data, and stops before the next step', async () => {
+    const controller = new AbortController()
+    let sawAbort = false
+    const change = defineStep({
+      type: 'test.change',
+      description: 'change',
+      input: z.object({}).strict(),
+      outputs: [],
+      timeout: 1000,
+      mutates: true,
+      plan: () => '',
+      run: async (ctx) => {
+        controller.abort(new Error('interrupted by SIGINT'))
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        sawAbort = ctx.signal.aborted
+        return {changed: true, undo: {attachments: ['front']}}
+      },
+    })
+    const {record} = await run(playbook([step('change', change as never), step('after', ok)]), controller.signal)
+    expect(sawAbort).toBe(false)
+    expect(record.status).toBe('aborted')
+    expect(record.steps.map((s) => s.status)).toEqual(['succeeded', 'aborted'])
+    expect(record.steps[0]!.undo).toEqual({attachments: ['front']})
+  })
+
+  it('keeps the undo data a state change recorded before it failed halfway', async () => {
+    const halfway = defineStep({
+      type: 'test.halfway',
+      description: 'halfway',
+      input: z.object({}).strict(),
+      outputs: [],
+      timeout: 1000,
+      mutates: true,
+      plan: () => '',
+      run: async (ctx) => {
+        ctx.recordUndo({attachments: ['front', 'back']})
+        throw new Error(`engine said: cannot disconnect ${target.id}`)
+      },
+    })
+    const {record} = await run(playbook([step('cut', halfway as never)]))
+    expect(record.steps[0]).toMatchObject({status: 'failed', undo: {attachments: ['front', 'back']}})
+    expect(record.steps[0]!.error).toBe('test.halfway on web-1: engine said: cannot disconnect web-1')
   })
 
   it('fails a step whose templated input does not fit its type, without running it', async () => {
