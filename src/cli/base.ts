@@ -51,6 +51,9 @@ export abstract class FirebreakCommand extends Command {
         signal: controller.signal,
         ...options,
         progress: createProgress(progressModeFor(json)),
+        onWait: (message) => {
+          if (!json) process.stderr.write(`firebreak: ${message}\n`);
+        },
         onTargets: (found) => {
           if (!json && found.length > 1) {
             process.stderr.write(`${found.length} containers matched: ${found.map((t) => t.name).join(', ')}\n`);

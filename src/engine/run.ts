@@ -12,7 +12,8 @@ import type { ArtifactSink } from '../steps/types.js';
 import { compactTimestamp } from '../evidence/naming.js';
 import { loadPlaybook } from './loader.js';
 import { resolveParams } from './params.js';
-import { planTarget } from './plan.js';
+import { planTarget, type PlannedStep } from './plan.js';
+import { lockTargets } from './lock.js';
 import { bagInfo, buildRunRecord, operator } from './record.js';
 import type { RunOutcome, RunRequest } from './request.js';
 import { withFreeze } from './freeze.js';
@@ -52,6 +53,15 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     return { ...outcome, status: 'declined', exitCode: ExitCode.interrupted, plan: plans };
   }
 
+  // Held until the bundle is finished, so the next run on these containers reads this run's record.
+  const unlock = plans.some((plan) => plan.steps.some(changesState)) || request.freeze
+    ? await lockTargets(engine.endpoint.label, targets, {
+        playbook: playbook.name,
+        waitMs: lockWaitMs,
+        signal: request.signal,
+        onWait: (target, holder) => request.onWait?.(`${target.name}: waiting for another firebreak (${holder.playbook}, pid ${holder.pid}) to finish`),
+      })
+    : async () => {};
   const who = operator();
   const store = await EvidenceStore.open({
     dir: request.evidenceDir,
@@ -103,6 +113,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     // Nothing would take the bundle: the result on stdout is then the only account of the run.
     evidenceError = error instanceof EvidenceLostError ? error.message : `the bundle could not be written: ${messageOf(error)}`;
   } finally {
+    await unlock();
     await journal.close();
     // The journal file only serves a run that never got here; kept when no bundle holds the journal.
     if (journalPath && bundle) await rm(journalPath, { force: true });
@@ -130,6 +141,13 @@ function keepInspect(sink: ArtifactSink, keep: (doc: unknown) => void): Artifact
       return ref;
     },
   };
+}
+
+/** How long a run waits for another firebreak that is changing the same container. */
+const lockWaitMs = 60_000;
+
+function changesState(step: PlannedStep): boolean {
+  return step.mutates || (step.steps ?? []).some(changesState);
 }
 
 function newIncidentId(date: Date): string {

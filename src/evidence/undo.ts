@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError, messageOf } from '../errors.js';
 import { readRunRecord } from './reader.js';
-import { flattenSteps, type RunRecord } from './record.js';
+import { flattenSteps, type RunRecord, type StepRecord } from './record.js';
 import { fallbackEvidenceDir } from './store.js';
 
 export interface UndoRecord<T> {
@@ -56,6 +56,21 @@ export async function findUndoRecord<T>(query: {
   throw new UsageError(
     `no ${query.uses} record that changed container ${query.containerId.slice(0, 12)} in ${where}; pass --from BUNDLE or --evidence-dir`,
   );
+}
+
+/**
+ * The newest step of type `uses` that changed the container, whatever it recorded (a revert
+ * records no undo data but is still the last word on the container's state); undefined if none.
+ */
+export async function findNewestChange(query: { evidenceDir: string; containerId: string; uses: string }): Promise<StepRecord | undefined> {
+  for (const bundle of await bundlesNewestFirst([query.evidenceDir, fallbackEvidenceDir()])) {
+    const record = (await readRunRecord(bundle).catch(() => undefined)) as RunRecord | undefined;
+    const target = record?.targets?.find((t) => t.id === query.containerId);
+    const steps = target ? flattenSteps(target.steps) : [];
+    const step = [...steps].reverse().find((s) => s.uses === query.uses && s.status === 'succeeded' && s.changed !== false);
+    if (step) return step;
+  }
+  return undefined;
 }
 
 /** Bundles of several folders, newest first by their timestamped names. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Limits } from '../docker/index.js';
-import { findUndoRecord } from '../evidence/undo.js';
+import { findNewestChange, findUndoRecord } from '../evidence/undo.js';
 import { flag, optionalText } from './inputs.js';
 import { limitFields, limitsOf } from './limits-input.js';
 import {
@@ -17,7 +17,10 @@ import { defineStep, type StepContext } from './types.js';
 
 /** Kept in run.json: the limits before the update, only those it changed. `revert` reads them back. */
 export interface UpdateUndo {
+  /** The limits before firebreak's throttles that are still in force: what a revert goes back to. */
   previous: Partial<Limits>;
+  /** The limits this update set, so the next throttle can tell they are still in force. */
+  applied?: Partial<Limits>;
 }
 
 const limitNames = ['cpus', 'memory', 'memory-swap', 'pids', 'cpu-shares'] as const;
@@ -76,9 +79,10 @@ export const updateStep = defineStep({
     if (missed.length) {
       throw new Error(`the engine accepted ${describeLimits(request)} but reports ${describeLimits(pick(after, missed))}`);
     }
-    const previous = pick(current, Object.keys(request) as Array<keyof Limits>);
+    const changedKeys = Object.keys(request) as Array<keyof Limits>;
+    const previous = pick(current, changedKeys);
     // A revert records nothing to undo: the next revert must find the throttle's record, not flip back.
-    const undo: UpdateUndo | undefined = revert ? undefined : { previous };
+    const undo: UpdateUndo | undefined = revert ? undefined : await chainedUndo(ctx, current, request);
     return {
       changed: true,
       undo,
@@ -87,6 +91,25 @@ export const updateStep = defineStep({
     };
   },
 });
+
+/**
+ * What a revert must restore after this update: the limits as they were before every throttle of
+ * firebreak still in force, not only this one's. A second throttle (0.5 CPU, then 0.25) must not
+ * record the first one's 0.5 as "previous", nor forget the pids limit the first one set: the revert
+ * goes back to the original. A limit someone else has changed since is the new baseline.
+ */
+async function chainedUndo(ctx: StepContext, current: Limits, request: Partial<Limits>): Promise<UpdateUndo> {
+  const own: UpdateUndo = { previous: pick(current, Object.keys(request) as Array<keyof Limits>), applied: request };
+  const newest = await findNewestChange({ evidenceDir: ctx.evidenceDir, containerId: ctx.target.id, uses: 'container.update' });
+  const earlier = newest?.undo as UpdateUndo | undefined;
+  // Never throttled, or reverted since (a revert records no undo data): the current limits are the original.
+  if (!earlier?.applied) return own;
+  const inForce = limitKeys.filter((k) => earlier.previous[k] !== undefined && earlier.applied?.[k] === current[k]);
+  return {
+    previous: { ...own.previous, ...pick(earlier.previous, inForce) },
+    applied: { ...pick(earlier.applied, inForce), ...request },
+  };
+}
 
 /**
  * The limits to go back to. "No limit" needs care: the engine ignores 0 for NanoCpus, Memory and

@@ -183,3 +183,29 @@ describe('assert.limits', () => {
     expect(result.stdout).toMatch(/FAIL limits: expected cpus 2, memory 1g, the engine reports cpus unlimited, memory unlimited/)
   })
 })
+
+describe('throttle --revert after more than one throttle', () => {
+  it('goes back to the limits before the first throttle, not to the one in between', async () => {
+    const c = await limited()
+    const original = await limitsOf(c.name)
+    await throttle(c.name, '--cpus', '0.5', '--pids', '50')
+    await new Promise((resolve) => setTimeout(resolve, 1100)) // a later bundle name
+    await throttle(c.name, '--cpus', '0.25')
+    const reverted = await throttle(c.name, '--revert')
+    expect(reverted.code).toBe(0)
+    expect(await limitsOf(c.name)).toEqual(original)
+  })
+
+  it('goes back to the original limits after two throttles ran at once, the second waiting for the first', async () => {
+    const c = await limited()
+    const original = await limitsOf(c.name)
+    const [a, b] = await Promise.all([
+      runCli(['throttle', c.name, '--cpus', '0.5', '--evidence-dir', evidence]),
+      runCli(['throttle', c.name, '--cpus', '0.3', '--evidence-dir', evidence]),
+    ])
+    expect([a.code, b.code]).toEqual([0, 0])
+    const reverted = await throttle(c.name, '--revert')
+    expect(reverted.code).toBe(0)
+    expect(await limitsOf(c.name)).toEqual(original)
+  })
+})

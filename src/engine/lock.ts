@@ -1,0 +1,106 @@
+/**
+ * One firebreak at a time changes a container. Two runs that interleave on one container (two
+ * throttles at once, an isolate beside a quarantine) record each other's changes as "previous",
+ * and the undo then restores the wrong state. A run that changes state takes a lock file per
+ * engine and container, held until its bundle is finished (so the next run reads its record), and
+ * a second run waits for it, bounded, then refuses. A lock whose process is gone (a crash, kill -9)
+ * is stale and taken over.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Target } from '../docker/index.js';
+import { FirebreakError } from '../errors.js';
+import { sleep } from './retry.js';
+
+const pollMs = 100;
+
+interface Holder {
+  pid: number;
+  playbook: string;
+  container: string;
+  since: string;
+}
+
+export function lockDir(): string {
+  return process.env.FIREBREAK_LOCK_DIR || join(process.env.XDG_RUNTIME_DIR || tmpdir(), 'firebreak-locks');
+}
+
+/** Takes every target's lock, in id order so two runs never wait on each other; returns the release. */
+export async function lockTargets(
+  engine: string,
+  targets: readonly Target[],
+  opts: { playbook: string; waitMs: number; signal: AbortSignal; onWait?: (target: Target, holder: Holder) => void },
+): Promise<() => Promise<void>> {
+  const dir = lockDir();
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const held: string[] = [];
+  const release = async () => {
+    await Promise.all(held.splice(0).map((path) => unlink(path).catch(() => undefined)));
+  };
+  try {
+    for (const target of [...targets].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      const path = join(dir, `${createHash('sha256').update(`${engine}\n${target.id}`).digest('hex').slice(0, 24)}.lock`);
+      await acquire(path, target, opts);
+      held.push(path);
+    }
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  return release;
+}
+
+async function acquire(path: string, target: Target, opts: Parameters<typeof lockTargets>[2]): Promise<void> {
+  const mine: Holder = { pid: process.pid, playbook: opts.playbook, container: target.name, since: new Date().toISOString() };
+  const deadline = Date.now() + opts.waitMs;
+  let told = false;
+  for (;;) {
+    try {
+      const handle = await open(path, 'wx', 0o600);
+      await handle.writeFile(JSON.stringify(mine));
+      await handle.close();
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = await readHolder(path);
+    if (holder === 'gone') continue;
+    if (holder === 'stale' || !alive(holder.pid)) {
+      // Its run is gone. Removing and retrying the exclusive create keeps two takers from both winning.
+      await unlink(path).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new FirebreakError(
+        `${target.name} is being changed by another firebreak (${holder.playbook}, pid ${holder.pid}, since ${holder.since}); ` +
+          'run again once it has finished',
+      );
+    }
+    if (!told) opts.onWait?.(target, holder as Holder);
+    told = true;
+    await sleep(pollMs, opts.signal);
+  }
+}
+
+/** The holder; 'gone' when released meanwhile; 'stale' when unreadable for longer than a write takes. */
+async function readHolder(path: string): Promise<Holder | 'gone' | 'stale'> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Holder;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
+    // Unreadable for a moment while its taker writes it: wait like for any live holder.
+    return age > 5_000 ? 'stale' : { pid: process.pid, playbook: 'another run that is starting', container: '', since: 'now' };
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
