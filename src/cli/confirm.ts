@@ -10,6 +10,7 @@ export function canPrompt(): boolean {
  * as a key, not a signal) and a SIGINT or SIGTERM from elsewhere (`signal`): the operator said no.
  */
 export async function confirm(question: string, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return false;
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const interrupted = new AbortController();
   rl.on('SIGINT', () => interrupted.abort());

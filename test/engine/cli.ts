@@ -4,7 +4,7 @@ import {existsSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const RUN_JS = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+export const RUN_JS = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
 export interface CliOptions {
   /** Added to (and overriding) the test process's environment. */

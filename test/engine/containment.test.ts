@@ -1,12 +1,12 @@
 // Containment never depends on the evidence disk, the terminal or luck: a full disk, an unusable
 // folder, Ctrl-C in the middle of a fleet isolate and a closed output pipe, each judged by the
 // engine's own view and by what the bundle says.
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
 import {existsSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {bundleFromOutput, tempDir, unpackBundle} from './bundle-files.js'
-import {runCli, startCli} from './cli.js'
+import {RUN_JS, runCli, startCli} from './cli.js'
 import {createNetwork, docker, inspectContainer, startContainer, uniqueName, useHarness} from './harness.js'
 
 useHarness()
@@ -179,6 +179,35 @@ describe('a closed output stream', () => {
     expect(names.filter((n) => n.endsWith('.tar.gz'))).toHaveLength(1)
     expect(names.filter((n) => n.endsWith('.partial') || n.startsWith('.'))).toEqual([])
   })
+})
+
+describe('the confirmation prompt on a terminal', () => {
+  /** The CLI under `script`, which gives it a pseudo-terminal; answers once the prompt shows. */
+  function answerPrompt(args: string[], answer: string): Promise<{code: number | null; output: string}> {
+    const command = ['node', RUN_JS, ...args].map((a) => `'${a}'`).join(' ')
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {env: {...process.env, NO_COLOR: '1'}, stdio: ['pipe', 'pipe', 'pipe']})
+    let output = ''
+    let answered = false
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8')
+      if (!answered && output.includes('[y/N]')) {
+        answered = true
+        child.stdin.write(answer)
+      }
+    })
+    return new Promise((resolve) => child.on('close', (code) => resolve({code, output})))
+  }
+
+  for (const [what, answer] of [['answering n', 'n\r'], ['Ctrl-C', '\u0003']] as const) {
+    it(`exits 130 and changes nothing after ${what}`, async () => {
+      const label = uniqueName('prompt')
+      const started = await Promise.all([1, 2].map(() => startContainer({labels: {'firebreak.prompt': label}})))
+      const result = await answerPrompt(['pause', '--filter', `label=firebreak.prompt=${label}`, '--evidence-dir', evidence], answer)
+      expect(result.code).toBe(130)
+      expect(result.output).toContain('not confirmed; nothing was changed')
+      for (const c of started) expect((await inspectContainer(c.id)).State.Paused).toBe(false)
+    })
+  }
 })
 
 describe('messages', () => {
