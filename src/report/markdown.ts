@@ -1,6 +1,6 @@
 import type { RunRecord } from '../evidence/record.js';
 import type { Finding } from './findings.js';
-import { buildReport, clock, duration, sizeText, spansDays, type ReportModel, type TargetReport } from './model.js';
+import { buildReport, clock, duration, sizeText, spansDays, type ChangedFiles, type ReportModel, type TargetReport } from './model.js';
 
 /**
  * report.md: what was done to which container, when and by whom, the hardening findings, and the
@@ -49,6 +49,7 @@ function timelineSection(model: ReportModel): string[] {
 
 function targetSection(target: TargetReport): string[] {
   const lines = [`## ${cell(target.name)} (${target.id.slice(0, 12)}): ${target.status}`, '', `Image \`${target.image}\`.`, ''];
+  if (target.files) lines.push(...filesLines(target.files));
   if (!target.inspected) {
     lines.push('No inspect document for this container in the bundle (the playbook has no `evidence.inspect` step, or it failed), so no hardening findings.', '');
     return lines;
@@ -64,6 +65,14 @@ function targetSection(target: TargetReport): string[] {
     lines.push('');
   }
   return lines;
+}
+
+function filesLines(files: ChangedFiles): string[] {
+  const lines = [`**Changed files:** ${cell(files.summary)}.`];
+  if (files.leftOut > 0) {
+    lines.push('', `${files.leftOut} ${files.leftOut === 1 ? 'file was' : 'files were'} left out of files.tar over the size cap (\`forensics --files-max-bytes\`); files.json lists each with its size, and only a filesystem export has them.`);
+  }
+  return [...lines, ''];
 }
 
 function evidenceSection(model: ReportModel): string[] {

@@ -133,6 +133,29 @@ describe('report model', () => {
   });
 });
 
+describe('changed files in the report', () => {
+  const withFiles = (outputs: Record<string, unknown>) => {
+    const r = record();
+    const note = '7 collected (1.2 KiB), 3 left out over the 10.0 KiB cap, 4 skipped; see files.json';
+    r.targets[0]!.steps.push(step('files', 'evidence.files', '07.000', { outputs, note }));
+    return buildReport(r, new Map([[WEB, webInspect]]));
+  };
+
+  it('names the cap and counts what it left out, in markdown and HTML', () => {
+    const m = withFiles({ collected: 7, 'left-out': 3, skipped: 4, bytes: 1234, 'max-bytes': 10240 });
+    expect(m.targets[0]!.files).toMatchObject({ collected: 7, leftOut: 3, skipped: 4 });
+    const md = renderMarkdown(m);
+    expect(md).toContain('**Changed files:** 7 collected (1.2 KiB), 3 left out over the 10.0 KiB cap, 4 skipped; see files.json.');
+    expect(md).toContain('3 files were left out of files.tar over the size cap');
+    expect(renderHtml(m)).toContain('<span class="badge failed">3 left out</span> over the size cap');
+  });
+
+  it('says nothing about files for a playbook that copied none, and no warning when nothing was left out', () => {
+    expect(model().targets[0]!.files).toBeUndefined();
+    expect(renderMarkdown(withFiles({ collected: 7, 'left-out': 0, skipped: 4, bytes: 1, 'max-bytes': 10240 }))).not.toContain('left out of files.tar');
+  });
+});
+
 describe('renderMarkdown', () => {
   it('opens with the run, then the timeline, each container, and the evidence table', () => {
     const md = renderMarkdown(model());
