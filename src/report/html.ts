@@ -15,7 +15,7 @@ export function renderHtml(model: ReportModel): string {
     timeline(model),
     ...model.targets.map(target),
     evidence(model),
-    `<footer>Rendered by ${esc(run.tool)} from run ${esc(run.runId)}. Secret-looking environment values are masked; the bundle's inspect.json keeps them.</footer>`,
+    `<footer>Rendered by ${esc(run.tool)} from run ${esc(run.runId)}. Secret-looking environment values, URL passwords and password= inside values are masked; the bundle's inspect.json keeps them.</footer>`,
   ];
   return [
     '<!doctype html>',

@@ -59,7 +59,7 @@ function targetSection(target: TargetReport): string[] {
   for (const f of target.findings) lines.push(`| ${f.check} | ${cell(f.value)} | ${levelMark(f)} | ${f.why} |`);
   lines.push('');
   if (target.env.length > 0) {
-    lines.push('### Environment', '', 'Values of names that look secret (password, token, secret, key...) are masked; inspect.json in the bundle holds them.', '');
+    lines.push('### Environment', '', 'Values of names that look secret (password, token, secret, key, PAT, DSN...), the password of a URL and `password=` inside a value are masked; inspect.json in the bundle holds them.', '');
     lines.push('| name | value |', '| --- | --- |');
     for (const e of target.env) lines.push(`| ${cell(e.name)} | ${e.value === '' ? '' : `\`${code(e.value)}\``} |`);
     lines.push('');

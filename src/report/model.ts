@@ -5,9 +5,12 @@
  * no renderer can forget to.
  */
 import { flattenSteps, type RunRecord, type StepRecord, type StepStatus, type TargetRecord } from '../evidence/record.js';
-import { looksSecret, mask, maskEnvEntry, maskSecrets } from '../secrets.js';
+import { maskEnvEntry, maskSecrets, maskText } from '../secrets.js';
 import { bagSize } from '../evidence/bagit.js';
 import { assessHardening, countLevels, type Finding, type Level } from './findings.js';
+
+/** Free text (step notes, errors) with its secrets masked; see secrets.ts. */
+export { maskText };
 
 export const reportSchemaId = 'firebreak.report/v1';
 
@@ -186,11 +189,6 @@ export function environment(inspect: unknown): EnvRow[] {
     const masked = maskEnvEntry(entry);
     return { name, value: eq === -1 ? '' : masked.slice(eq + 1), masked: masked !== entry };
   });
-}
-
-/** Masks `NAME=value` pairs with secret-looking names inside free text (step notes, errors). */
-export function maskText(text: string): string {
-  return text.replace(/([A-Za-z_][A-Za-z0-9_.-]*)=(\S+)/g, (pair, name: string) => (looksSecret(name) ? `${name}=${mask}` : pair));
 }
 
 /** `12:03:04.123`, or with the date when the run spans more than one UTC day. */

@@ -63,7 +63,7 @@ function record(): RunRecord {
 const webInspect = {
   Id: WEB,
   AppArmorProfile: 'docker-default',
-  Config: { User: '', Env: ['DB_PASSWORD=hunter2', 'API_TOKEN=t0ps3cret', 'APP_MODE=prod', 'EMPTY='] },
+  Config: { User: '', Env: ['DB_PASSWORD=hunter2', 'API_TOKEN=t0ps3cret', 'APP_MODE=prod', 'EMPTY=', 'DATABASE_URL=postgres://app:dbpw9@db/app', 'GITHUB_PAT=ghp_pat1'] },
   HostConfig: { Privileged: false, CapAdd: ['CAP_NET_ADMIN'], Memory: 0, PidsLimit: null },
   Mounts: [{ Type: 'bind', Source: '/srv/<x>', Destination: '/data', RW: true }],
 };
@@ -99,10 +99,12 @@ describe('report model', () => {
       { name: 'API_TOKEN', value: '****', masked: true },
       { name: 'APP_MODE', value: 'prod', masked: false },
       { name: 'EMPTY', value: '', masked: false },
+      { name: 'DATABASE_URL', value: 'postgres://app:****@db/app', masked: true },
+      { name: 'GITHUB_PAT', value: '****', masked: true },
     ]);
     expect(m.timeline.find((r) => r.step.endsWith('restart'))!.detail).toBe('login with API_TOKEN=**** refused');
     const everything = JSON.stringify(m) + renderMarkdown(m) + renderHtml(m);
-    for (const secret of ['hunter2', 't0ps3cret', 'abc123']) expect(everything).not.toContain(secret);
+    for (const secret of ['hunter2', 't0ps3cret', 'abc123', 'dbpw9', 'ghp_pat1']) expect(everything).not.toContain(secret);
   });
 
   it('gives findings only to containers whose inspect document it has', () => {
