@@ -3,7 +3,8 @@
  * inspect document keeps them, which is why the bundle is mode 0600. Three kinds are caught:
  *
  * - values of names that look secret: DB_PASSWORD, GITHUB_TOKEN, GITHUB_PAT, PGPASS, STRIPE_SK,
- *   SENTRY_DSN, DB_PWD, AWS_SECRET_ACCESS_KEY, GOOGLE_CREDENTIALS, BASIC_AUTH, SSH_PRIVATE...;
+ *   SENTRY_DSN, DB_PWD, AWS_SECRET_ACCESS_KEY, GOOGLE_CREDENTIALS, BASIC_AUTH, SSH_PRIVATE, and
+ *   SLACK_WEBHOOK_URL (a webhook URL carries its token in the path);
  * - the user information of a URL in any value: postgres://u:pw@h/db -> postgres://u:****@h/db,
  *   and https://key@o.ingest/1 -> https://****@o.ingest/1 (a DSN's key is its user name);
  * - `password=`, `pwd=`, `token=`, `secret=` (any secret-looking name) inside a value, as in a
@@ -17,7 +18,7 @@
 export const mask = '****';
 
 /** Anywhere in a name, in any case. */
-const secretPart = /PASSWORD|PASSWD|PASSPHRASE|TOKEN|SECRET|KEY|CREDENTIAL|PRIVATE|AUTH/i;
+const secretPart = /PASSWORD|PASSWD|PASSPHRASE|TOKEN|SECRET|KEY|CREDENTIAL|PRIVATE|AUTH|WEBHOOK/i;
 /** Whole words of a name (split at _ - . and camelCase). */
 const secretWords = new Set(['PASS', 'PAT', 'PWD', 'PW', 'SK', 'DSN', 'JWT', 'COOKIE']);
 /** The shell's own variables that happen to contain a secret word. */

@@ -13,7 +13,7 @@ describe('looksSecret', () => {
   })
 
   it('recognises short secret words used as whole words: a PAT, PGPASS, a Stripe SK, a DSN, *_PASS and *_PWD', () => {
-    for (const name of ['GITHUB_PAT', 'PGPASS', 'STRIPE_SK', 'SENTRY_DSN', 'DB_PASS', 'SMTP_PASS', 'MYSQL_PWD', 'dbPass', 'REDIS_PW', 'API_KEY', 'GOOGLE_APPLICATION_CREDENTIALS', 'PROXY_AUTH', 'SSH_PRIVATE', 'GPG_PASSPHRASE']) {
+    for (const name of ['GITHUB_PAT', 'PGPASS', 'STRIPE_SK', 'SENTRY_DSN', 'DB_PASS', 'SMTP_PASS', 'MYSQL_PWD', 'dbPass', 'REDIS_PW', 'API_KEY', 'GOOGLE_APPLICATION_CREDENTIALS', 'PROXY_AUTH', 'SSH_PRIVATE', 'GPG_PASSPHRASE', 'SLACK_WEBHOOK_URL']) {
       expect(looksSecret(name), name).toBe(true)
     }
   })
