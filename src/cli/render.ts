@@ -3,6 +3,7 @@ import type { RunOutcome } from '../engine/request.js';
 import type { StepRecord } from '../evidence/record.js';
 import { formatDuration } from '../duration.js';
 import { formatBytes } from '../steps/evidence.js';
+import { visibleControls } from './terminal.js';
 
 /** The human result on stdout. Its last line always names the bundle and its SHA-256. */
 export function renderOutcome(outcome: RunOutcome): string {
@@ -18,7 +19,15 @@ export function renderOutcome(outcome: RunOutcome): string {
     for (const step of [...target.steps, ...(target.onFailure ?? [])]) lines.push(`    ${stepLine(step)}`);
   }
   lines.push(...evidenceLines(outcome));
-  return `${lines.join('\n')}\n`;
+  return terminalLines(lines);
+}
+
+/**
+ * Notes and errors carry engine messages and webhook answers: each line is made safe for the
+ * terminal on its own, so an embedded line break cannot start a line that looks like ours.
+ */
+function terminalLines(lines: readonly string[]): string {
+  return `${lines.map((line) => visibleControls(line)).join('\n')}\n`;
 }
 
 /** Where the evidence went, loudly when it is not where it was asked to go; the bundle line comes last. */
@@ -68,7 +77,7 @@ export function renderPlan(playbook: string, plans: readonly TargetPlan[]): stri
       plan.onFailure.forEach((step) => lines.push(...planLines(step, '      - ', '        ')));
     }
   }
-  return `${lines.join('\n')}\n`;
+  return terminalLines(lines);
 }
 
 function planLines(step: PlannedStep, first: string, rest: string): string[] {

@@ -1,6 +1,10 @@
-import { writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { FirebreakCommand } from '../cli/base.js';
+import { visibleControls } from '../cli/terminal.js';
+import { UsageError } from '../errors.js';
 import { reportFromBundle } from '../report/bundle.js';
 import { renderHtml } from '../report/html.js';
 import { renderMarkdown } from '../report/markdown.js';
@@ -10,7 +14,8 @@ export default class Report extends FirebreakCommand {
   static override summary = 'Render the report of an evidence bundle again, as Markdown, JSON or HTML.';
   static override description =
     'Reads data/run.json and each container\'s inspect.json from the bundle (one pass) and renders the timeline, ' +
-    'hardening findings, environment (secret-looking values masked) and evidence table. The HTML is one self-contained file.';
+    'hardening findings, environment (secret-looking values masked) and evidence table. The HTML is one self-contained file. ' +
+    'Control characters from the containers (escape sequences in env values, engine or webhook messages) are written as \\u001b.';
   static override examples = [
     '<%= config.bin %> report evidence/20250102T030405Z_isolate_INC-42.tar.gz',
     '<%= config.bin %> report evidence/20250102T030405Z_isolate_INC-42.tar.gz --format html --output INC-42.html',
@@ -19,16 +24,18 @@ export default class Report extends FirebreakCommand {
   static override args = { file: Args.string({ required: true, description: 'bundle file (.tar.gz or .tar)' }) };
   static override flags = {
     format: Flags.string({ char: 'f', options: ['md', 'json', 'html'], default: 'md', description: 'Report format' }),
-    output: Flags.string({ char: 'o', helpValue: 'PATH', description: 'Write the report to this file (created mode 0600) instead of stdout' }),
+    output: Flags.string({ char: 'o', helpValue: 'PATH', description: 'Write the report to this file (mode 0600, replacing any file there) instead of stdout' }),
   };
 
   async run(): Promise<ReportModel> {
     const { args, flags } = await this.parse(Report);
+    if (flags.output) await checkOutput(flags.output);
     const model = await reportFromBundle(args.file);
-    const text = render(model, flags.format);
+    // JSON keeps its meaning: the escapes are JSON's own, and JSON.stringify already wrote C0 that way.
+    const text = visibleControls(render(model, flags.format), true);
     if (flags.output) {
-      await writeFile(flags.output, text, { mode: 0o600 });
-      if (!this.jsonEnabled()) process.stdout.write(`wrote ${flags.format} report of ${args.file} to ${flags.output}\n`);
+      await writePrivate(flags.output, text);
+      if (!this.jsonEnabled()) process.stdout.write(`wrote ${flags.format} report of ${visibleControls(args.file)} to ${visibleControls(flags.output)}\n`);
     } else if (!this.jsonEnabled()) {
       process.stdout.write(text);
     }
@@ -40,4 +47,27 @@ function render(model: ReportModel, format: string): string {
   if (format === 'html') return renderHtml(model);
   if (format === 'json') return `${JSON.stringify(model, null, 2)}\n`;
   return renderMarkdown(model);
+}
+
+/** Before the bundle is read: a directory or a missing folder is bad input, exit 2. */
+async function checkOutput(path: string): Promise<void> {
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) throw new UsageError(`--output ${path} is a directory; name a file, e.g. ${join(path, 'report.md')}`);
+  const folder = await stat(dirname(path)).catch(() => undefined);
+  if (!folder?.isDirectory()) throw new UsageError(`--output ${path}: the folder ${dirname(path)} does not exist`);
+}
+
+/**
+ * The report holds inspect data, so it is 0600 like the bundle, also over an existing file:
+ * writeFile's mode applies only to a file it creates, so the text goes to a new 0600 file beside
+ * the target, which then replaces it.
+ */
+async function writePrivate(path: string, text: string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
+    await rename(temporary, path);
+  } finally {
+    await rm(temporary, { force: true });
+  }
 }

@@ -1,5 +1,5 @@
 import type { Level } from './findings.js';
-import { clock, duration, sizeText, spansDays, type ReportModel, type TargetReport } from './model.js';
+import { clock, duration, sizeText, spansDays, type ChangedFiles, type ReportModel, type TargetReport } from './model.js';
 
 /**
  * The report as one self-contained HTML file: inline CSS, no scripts, no external assets, and a
@@ -15,7 +15,7 @@ export function renderHtml(model: ReportModel): string {
     timeline(model),
     ...model.targets.map(target),
     evidence(model),
-    `<footer>Rendered by ${esc(run.tool)} from run ${esc(run.runId)}. Secret-looking environment values are masked; the bundle's inspect.json keeps them.</footer>`,
+    `<footer>Rendered by ${esc(run.tool)} from run ${esc(run.runId)}. Secret-looking environment values, URL passwords and password= inside values are masked; the bundle's inspect.json keeps them.</footer>`,
   ];
   return [
     '<!doctype html>',
@@ -61,7 +61,7 @@ function timeline(model: ReportModel): string {
 }
 
 function target(t: TargetReport): string {
-  const head = `<h2>${esc(t.name)} <span class="muted">${esc(t.id.slice(0, 12))}</span> ${badge(t.status)}</h2><p>Image <code>${esc(t.image)}</code></p>`;
+  const head = `<h2>${esc(t.name)} <span class="muted">${esc(t.id.slice(0, 12))}</span> ${badge(t.status)}</h2><p>Image <code>${esc(t.image)}</code></p>${t.files ? files(t.files) : ''}`;
   if (!t.inspected) {
     return `<section>${head}<p class="muted">No inspect document for this container in the bundle, so no hardening findings.</p></section>`;
   }
@@ -75,6 +75,11 @@ function target(t: TargetReport): string {
     parts.push('<h3>Environment</h3>', table(['name', 'value'], env, 'env'));
   }
   return `<section>${parts.join('\n')}</section>`;
+}
+
+function files(f: ChangedFiles): string {
+  const left = f.leftOut > 0 ? ` <span class="badge failed">${f.leftOut} left out</span> over the size cap; files.json lists each with its size, and only a filesystem export has them.` : '';
+  return `<p><strong>Changed files:</strong> ${esc(f.summary)}.${left}</p>`;
 }
 
 function evidence(model: ReportModel): string {

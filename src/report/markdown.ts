@@ -1,6 +1,6 @@
 import type { RunRecord } from '../evidence/record.js';
 import type { Finding } from './findings.js';
-import { buildReport, clock, duration, sizeText, spansDays, type ReportModel, type TargetReport } from './model.js';
+import { buildReport, clock, duration, sizeText, spansDays, type ChangedFiles, type ReportModel, type TargetReport } from './model.js';
 
 /**
  * report.md: what was done to which container, when and by whom, the hardening findings, and the
@@ -49,6 +49,7 @@ function timelineSection(model: ReportModel): string[] {
 
 function targetSection(target: TargetReport): string[] {
   const lines = [`## ${cell(target.name)} (${target.id.slice(0, 12)}): ${target.status}`, '', `Image \`${target.image}\`.`, ''];
+  if (target.files) lines.push(...filesLines(target.files));
   if (!target.inspected) {
     lines.push('No inspect document for this container in the bundle (the playbook has no `evidence.inspect` step, or it failed), so no hardening findings.', '');
     return lines;
@@ -58,12 +59,20 @@ function targetSection(target: TargetReport): string[] {
   for (const f of target.findings) lines.push(`| ${f.check} | ${cell(f.value)} | ${levelMark(f)} | ${f.why} |`);
   lines.push('');
   if (target.env.length > 0) {
-    lines.push('### Environment', '', 'Values of names that look secret (password, token, secret, key...) are masked; inspect.json in the bundle holds them.', '');
+    lines.push('### Environment', '', 'Values of names that look secret (password, token, secret, key, PAT, DSN...), the password of a URL and `password=` inside a value are masked; inspect.json in the bundle holds them.', '');
     lines.push('| name | value |', '| --- | --- |');
     for (const e of target.env) lines.push(`| ${cell(e.name)} | ${e.value === '' ? '' : `\`${code(e.value)}\``} |`);
     lines.push('');
   }
   return lines;
+}
+
+function filesLines(files: ChangedFiles): string[] {
+  const lines = [`**Changed files:** ${cell(files.summary)}.`];
+  if (files.leftOut > 0) {
+    lines.push('', `${files.leftOut} ${files.leftOut === 1 ? 'file was' : 'files were'} left out of files.tar over the size cap (\`forensics --files-max-bytes\`); files.json lists each with its size, and only a filesystem export has them.`);
+  }
+  return [...lines, ''];
 }
 
 function evidenceSection(model: ReportModel): string[] {

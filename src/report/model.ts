@@ -4,10 +4,13 @@
  * and one rendered again later from the bundle are the same. Secrets are masked here, once, so
  * no renderer can forget to.
  */
-import type { RunRecord, StepRecord, StepStatus, TargetRecord } from '../evidence/record.js';
-import { looksSecret, mask, maskEnvEntry, maskSecrets } from '../secrets.js';
+import { flattenSteps, type RunRecord, type StepRecord, type StepStatus, type TargetRecord } from '../evidence/record.js';
+import { maskEnvEntry, maskSecrets, maskText } from '../secrets.js';
 import { bagSize } from '../evidence/bagit.js';
 import { assessHardening, countLevels, type Finding, type Level } from './findings.js';
+
+/** Free text (step notes, errors) with its secrets masked; see secrets.ts. */
+export { maskText };
 
 export const reportSchemaId = 'firebreak.report/v1';
 
@@ -31,6 +34,15 @@ export interface EnvRow {
   masked: boolean;
 }
 
+/** What evidence.files kept of the changed files, and what its size cap left out. */
+export interface ChangedFiles {
+  collected: number;
+  leftOut: number;
+  skipped: number;
+  /** The step's own line: counts, bytes and the cap. */
+  summary: string;
+}
+
 export interface TargetReport {
   id: string;
   name: string;
@@ -41,6 +53,8 @@ export interface TargetReport {
   findings: Finding[];
   summary: Record<Level, number>;
   env: EnvRow[];
+  /** Absent when the playbook copied no changed files. */
+  files?: ChangedFiles;
 }
 
 export interface EvidenceRow {
@@ -152,7 +166,17 @@ function targetReport(target: TargetRecord, inspect: unknown): TargetReport {
     findings,
     summary: countLevels(findings),
     env: environment(inspect),
+    ...changedFiles(target),
   };
+}
+
+/** From the evidence.files step's outputs, so the report needs nothing from the bundle but run.json. */
+function changedFiles(target: TargetRecord): { files?: ChangedFiles } {
+  const step = flattenSteps([...target.steps, ...(target.onFailure ?? [])]).find((s) => s.uses === 'evidence.files' && s.status === 'succeeded');
+  const out = step?.outputs;
+  if (!out || typeof out.collected !== 'number') return {};
+  const count = (v: unknown) => (typeof v === 'number' ? v : 0);
+  return { files: { collected: out.collected, leftOut: count(out['left-out']), skipped: count(out.skipped), summary: maskText(step.note ?? '') } };
 }
 
 /** `Config.Env` as name/value rows, values of secret-looking names masked. */
@@ -165,11 +189,6 @@ export function environment(inspect: unknown): EnvRow[] {
     const masked = maskEnvEntry(entry);
     return { name, value: eq === -1 ? '' : masked.slice(eq + 1), masked: masked !== entry };
   });
-}
-
-/** Masks `NAME=value` pairs with secret-looking names inside free text (step notes, errors). */
-export function maskText(text: string): string {
-  return text.replace(/([A-Za-z_][A-Za-z0-9_.-]*)=(\S+)/g, (pair, name: string) => (looksSecret(name) ? `${name}=${mask}` : pair));
 }
 
 /** `12:03:04.123`, or with the date when the run spans more than one UTC day. */

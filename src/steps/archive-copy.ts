@@ -17,45 +17,72 @@ export interface CopyBudget {
   remaining: number;
 }
 
+export type EntryType = 'file' | 'directory' | 'symlink' | 'link' | 'other';
+
+export interface CopiedEntry {
+  /** The full path inside the pack, as written there ("var/x/y", "var/x/" for a directory). */
+  name: string;
+  type: EntryType;
+  /** Body bytes (0 for anything but a regular file). */
+  size: number;
+}
+
+export interface LeftOutEntry {
+  name: string;
+  size: number;
+  /** What was left of the budget when it came. */
+  remaining: number;
+  /** A hard link whose target was left out: extracting it would fail, so it stays out too. */
+  linkTo?: string;
+}
+
 export interface CopyResult {
-  entries: number;
+  copied: CopiedEntry[];
+  /** Entries whose body did not fit the budget; they are not in the pack, the entries after them are. */
+  leftOut: LeftOutEntry[];
   bytes: number;
-  /** The first entry that did not fit the budget; it and everything after it in this tar were left. */
-  stoppedAt?: { name: string; size: number };
 }
 
 /**
- * Copies every entry of `source` into `pack` with `prefix` in front of its name, until an entry's
- * body would overrun `budget`; then stops reading (destroys `source`) rather than download bytes
- * only to drop them. Always leaves `source` read to the end or destroyed.
+ * Copies every entry of `source` into `pack` with `prefix` in front of its name, except those
+ * whose body would overrun `budget`: those are left out and the copy goes on with the next
+ * entry, so one big file never costs the small ones after it. The engine sends a directory as
+ * one tar, so a left-out body is read past (downloaded and dropped); one request per remaining
+ * file instead would cost more in the common case of many small files.
  */
 export async function copyArchive(source: Readable, pack: Pack, prefix: string, budget: CopyBudget): Promise<CopyResult> {
   const extract = tar.extract();
   const feeding = pipeline(source, extract as unknown as NodeJS.WritableStream);
-  feeding.catch(() => undefined); // awaited below, unless we stopped reading on purpose
-  const result: CopyResult = { entries: 0, bytes: 0 };
-  try {
-    for await (const entry of extract) {
-      const header = renamed(entry.header as Headers, prefix);
-      const size = hasBody(header) ? (header.size ?? 0) : 0;
-      if (size > budget.remaining) {
-        result.stoppedAt = { name: header.name, size };
-        break;
-      }
-      budget.remaining -= size;
-      await copyEntry(entry as unknown as Readable, pack, header);
-      result.entries++;
-      result.bytes += size;
+  feeding.catch(() => undefined); // awaited below; a failure also ends the loop through the extract
+  const result: CopyResult = { copied: [], leftOut: [], bytes: 0 };
+  const leftNames = new Set<string>();
+  for await (const entry of extract) {
+    const header = renamed(entry.header as Headers, prefix);
+    const size = hasBody(header) ? (header.size ?? 0) : 0;
+    const linkTo = header.type === 'link' && header.linkname && leftNames.has(header.linkname) ? header.linkname : undefined;
+    if (size > budget.remaining || linkTo) {
+      (entry as unknown as Readable).resume();
+      leftNames.add(header.name);
+      result.leftOut.push({ name: header.name, size, remaining: budget.remaining, ...(linkTo ? { linkTo } : {}) });
+      continue;
     }
-  } finally {
-    if (result.stoppedAt) source.destroy();
+    budget.remaining -= size;
+    await copyEntry(entry as unknown as Readable, pack, header);
+    result.copied.push({ name: header.name, type: entryType(header), size });
+    result.bytes += size;
   }
-  if (!result.stoppedAt) await feeding;
+  await feeding;
   return result;
 }
 
 function hasBody(header: Headers): boolean {
   return header.type === 'file' || header.type === 'contiguous-file';
+}
+
+function entryType(header: Headers): EntryType {
+  if (hasBody(header)) return 'file';
+  if (header.type === 'directory' || header.type === 'symlink' || header.type === 'link') return header.type;
+  return 'other';
 }
 
 /** The same entry under its full path; a hard link's target is a name in the same tar, so it moves too. */

@@ -87,7 +87,7 @@ describe('firebreak forensics', () => {
     expect(tarRead(files, 'tmp/evil.sh')).toBe('secret\n')
     const record = bag.json(at('files.json'))
     expect(record.collected.map((c: {path: string}) => c.path)).toEqual(expect.arrayContaining(['/tmp/evil.sh', '/var/x']))
-    expect(record.skipped).toContainEqual({path: '/var/x/y', kind: 'added', reason: 'inside the added directory /var/x, collected with it'})
+    expect(record.collected).toContainEqual({path: '/var/x/y', kind: 'added', type: 'file', bytes: 2, within: '/var/x'})
 
     expect(tarList(join(bag.dir, at('filesystem.tar')))).toContain('tmp/evil.sh')
     expect(tarRead(join(bag.dir, at('filesystem.tar')), 'var/x/y')).toBe('y\n')
@@ -135,12 +135,54 @@ describe('firebreak forensics', () => {
     const bag = unpackBundle(bundleFromOutput(result.stdout).path)
     const record = bag.json(`data/targets/${container.name}/files.json`)
     expect(record.maxBytes).toBe(1000)
-    const reason = (path: string) => record.skipped.find((s: {path: string}) => s.path === path)?.reason
-    expect(reason('/tmp/big.bin')).toMatch(/^over the size cap: 4\.9 KiB/)
-    expect(reason('/etc/group')).toMatch(/^deleted/)
+    const reason = (list: Array<{path: string; reason: string}>, path: string) => list.find((s) => s.path === path)?.reason
+    expect(reason(record.leftOut, '/tmp/big.bin')).toMatch(/^over the size cap: 4\.9 KiB/)
+    expect(reason(record.skipped, '/etc/group')).toMatch(/^deleted/)
     const names = tarList(join(bag.dir, `data/targets/${container.name}/files.tar`))
     expect(names).toContain('tmp/small.txt')
     expect(names).not.toContain('tmp/big.bin')
+  })
+
+  it('leaves out only the files over --files-max-bytes, collects every small file around them, and says so', async () => {
+    // Sort order matters: small files before and after each big one, at the top level and inside
+    // an added directory (fetched as one archive), and a hard link to a big file.
+    const script = [
+      'echo a > /tmp/0-small.txt', 'head -c 50000 /dev/zero > /tmp/big.bin', 'echo z > /tmp/zz-small.txt',
+      'mkdir -p /data/sub', 'echo a > /data/a-small.txt', 'head -c 50000 /dev/zero > /data/m-big.bin', 'ln /data/m-big.bin /data/n-link',
+      'echo z > /data/z-small.txt', 'echo s > /data/sub/s.txt', 'echo written', 'sleep 3600',
+    ].join('; ')
+    const container = await startContainer({cmd: ['sh', '-c', script]})
+    await waitForOutput(container.name, 'written')
+    const {bag, stdout} = await forensics([container.name, '--files-max-bytes', '10k', '--no-export'])
+    const at = (file: string) => `data/targets/${container.name}/${file}`
+
+    const names = tarList(join(bag.dir, at('files.tar')))
+    for (const small of ['tmp/0-small.txt', 'tmp/zz-small.txt', 'data/', 'data/a-small.txt', 'data/z-small.txt', 'data/sub/', 'data/sub/s.txt']) {
+      expect(names).toContain(small)
+    }
+    for (const big of ['tmp/big.bin', 'data/m-big.bin', 'data/n-link']) expect(names).not.toContain(big)
+    expect(tarRead(join(bag.dir, at('files.tar')), 'data/z-small.txt')).toBe('z\n')
+
+    const diff: Array<{path: string}> = bag.json(at('diff.json'))
+    const record = bag.json(at('files.json'))
+    const listed = [...record.collected, ...record.leftOut, ...record.skipped].map((e: {path: string}) => e.path)
+    expect(listed.sort()).toEqual(diff.map((c) => c.path).sort())
+    expect(record.leftOut.map((e: {path: string}) => e.path).sort()).toEqual(['/data/m-big.bin', '/data/n-link', '/tmp/big.bin'])
+    expect(record.leftOut.find((e: {path: string}) => e.path === '/data/m-big.bin')).toMatchObject({size: 50000, within: '/data', reason: expect.stringMatching(/^over the size cap: 48\.8 KiB/)})
+    expect(record.leftOut.find((e: {path: string}) => e.path === '/data/n-link').reason).toBe('hard link to /data/m-big.bin, which was left out')
+    expect(record.collected).toContainEqual({path: '/data/z-small.txt', kind: 'added', type: 'file', bytes: 2, within: '/data'})
+    expect(record.maxBytes).toBe(10 * 1024)
+
+    expect(stdout).toMatch(/files: \d+ collected \(10 B\), 3 left out over the 10\.0 KiB cap, \d+ skipped; see files\.json/)
+    expect(bag.read('data/report.md')).toMatch(/3 left out over the 10\.0 KiB cap/)
+  })
+
+  it('exits 2 naming --files-max-bytes when it is not a size', async () => {
+    const container = await startContainer()
+    const result = await runCli(['forensics', container.name, '--files-max-bytes', '10 parsecs', '--evidence-dir', evidence])
+    expect(result.code).toBe(2)
+    expect(result.stderr.trim()).toMatch(/^firebreak: --files-max-bytes: "10 parsecs" is not a size/)
+    expect(readdirSync(evidence)).toEqual([])
   })
 
   it('pauses the container while it reads with --pause and leaves it running afterwards', async () => {

@@ -1,6 +1,6 @@
 // report.md at run time and `firebreak report` afterwards, for a container with a poor posture
 // and a secret in its environment.
-import {readFileSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {bundleFromOutput, tempDir, unpackBundle, type UnpackedBag} from './bundle-files.js'
@@ -116,9 +116,69 @@ describe('firebreak report', () => {
     expect(bad.stderr).toMatch(/cannot read bundle .*notes\.txt/)
   })
 
+  it('writes --output 0600 over an existing 0644 file, and leaves nothing else in its folder', async () => {
+    const dir = tempDir()
+    const out = join(dir, 'report.md')
+    writeFileSync(out, 'an older report\n')
+    chmodSync(out, 0o644)
+    const result = await report('--output', out)
+    expect(result.code, result.stderr).toBe(0)
+    expect(statSync(out).mode & 0o777).toBe(0o600)
+    expect(readFileSync(out, 'utf8')).toBe(bag.read('data/report.md'))
+    expect(readdirSync(dir)).toEqual(['report.md'])
+  })
+
+  it('exits 2 with one line for an --output that is a directory or in a missing folder, and for no bundle at all', async () => {
+    const dir = tempDir()
+    const intoDir = await report('--output', dir)
+    expect(intoDir.code).toBe(2)
+    expect(intoDir.stderr).toBe(`firebreak: --output ${dir} is a directory; name a file, e.g. ${join(dir, 'report.md')}\n`)
+    expect(readdirSync(dir)).toEqual([])
+    const noFolder = await report('--output', join(dir, 'missing', 'r.md'))
+    expect(noFolder.code).toBe(2)
+    expect(noFolder.stderr).toBe(`firebreak: --output ${join(dir, 'missing', 'r.md')}: the folder ${join(dir, 'missing')} does not exist\n`)
+    const noBundle = await runCli(['report'])
+    expect(noBundle.code).toBe(2)
+    expect(noBundle.stderr.trim().split('\n')).toHaveLength(1)
+  })
+
   it('exits 2 for an unknown format', async () => {
     const result = await report('--format', 'pdf')
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/pdf/)
+  })
+})
+
+describe('escape sequences from a container', () => {
+  // Clears the screen, retitles the window and rings the bell; U+009B is a one-character CSI
+  // that JSON.stringify leaves raw.
+  const attack = '\u001b[2J\u001b]0;pwned\u0007\u009b31m'
+  const raw = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/
+
+  it('reach neither the run\'s output nor `firebreak report` on stdout, in any format, and show as escapes', async () => {
+    const c = await startContainer({
+      env: {MOTD: attack},
+      labels: {note: attack},
+      cmd: ['sh', '-c', 'printf "$MOTD\\n"; printf "$MOTD\\n" >&2; sleep 3600'],
+    })
+    const run = await runCli(['forensics', c.name, '--no-export', '--evidence-dir', tempDir()])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout).not.toMatch(raw)
+    const file = bundleFromOutput(run.stdout).path
+    const logged = unpackBundle(file).read(`data/targets/${c.name}/logs.stdout.log`)
+    // The evidence keeps the bytes as the container wrote them; only what is printed is escaped.
+    expect(logged).toContain(attack)
+
+    const md = await runCli(['report', file])
+    expect(md.code, md.stderr).toBe(0)
+    expect(md.stdout).not.toMatch(raw)
+    expect(md.stdout).toContain('| MOTD | `\\u001b[2J\\u001b]0;pwned\\u0007\\u009b31m` |')
+    for (const format of ['json', 'html']) {
+      const out = await runCli(['report', file, '--format', format])
+      expect(out.code, out.stderr).toBe(0)
+      expect(out.stdout).not.toMatch(raw)
+    }
+    const json = JSON.parse((await runCli(['report', file, '--format', 'json'])).stdout)
+    expect(json.targets[0].env).toContainEqual({name: 'MOTD', value: attack, masked: false})
   })
 })

@@ -17,10 +17,17 @@ describe('selectFiles', () => {
     change('/etc/motd', 'deleted'),
   ]
 
-  it('fetches an added directory once, whole, and not the files inside it again', () => {
-    const {wanted, skipped} = selectFiles(diff)
+  it('fetches an added directory once, and accounts for the entries inside it from that archive', () => {
+    const {wanted, skipped, within} = selectFiles(diff)
     expect(wanted.map((c) => c.path)).toEqual(['/tmp/evil.sh', '/var/x'])
-    expect(skipped.find((s) => s.path === '/var/x/y')?.reason).toMatch(/inside the added directory \/var\/x/)
+    expect(within.get('/var/x')).toEqual([change('/var/x/y', 'added')])
+    expect(skipped.find((s) => s.path === '/var/x/y')).toBeUndefined()
+  })
+
+  it('keeps nested added directories inside the outermost one', () => {
+    const {wanted, within} = selectFiles([change('/a', 'added'), change('/a/b', 'added'), change('/a/b/c', 'added')])
+    expect(wanted.map((c) => c.path)).toEqual(['/a'])
+    expect(within.get('/a')?.map((c) => c.path)).toEqual(['/a/b', '/a/b/c'])
   })
 
   it('does not fetch a changed directory whose changed entries are listed on their own', () => {
@@ -44,8 +51,8 @@ describe('selectFiles', () => {
   })
 
   it('accounts for every diff entry exactly once', () => {
-    const {wanted, skipped} = selectFiles(diff)
-    expect([...wanted, ...skipped].map((c) => c.path).sort()).toEqual(diff.map((c) => c.path).sort())
+    const {wanted, skipped, within} = selectFiles(diff)
+    expect([...wanted, ...skipped, ...[...within.values()].flat()].map((c) => c.path).sort()).toEqual(diff.map((c) => c.path).sort())
   })
 })
 

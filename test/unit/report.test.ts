@@ -63,7 +63,7 @@ function record(): RunRecord {
 const webInspect = {
   Id: WEB,
   AppArmorProfile: 'docker-default',
-  Config: { User: '', Env: ['DB_PASSWORD=hunter2', 'API_TOKEN=t0ps3cret', 'APP_MODE=prod', 'EMPTY='] },
+  Config: { User: '', Env: ['DB_PASSWORD=hunter2', 'API_TOKEN=t0ps3cret', 'APP_MODE=prod', 'EMPTY=', 'DATABASE_URL=postgres://app:dbpw9@db/app', 'GITHUB_PAT=ghp_pat1'] },
   HostConfig: { Privileged: false, CapAdd: ['CAP_NET_ADMIN'], Memory: 0, PidsLimit: null },
   Mounts: [{ Type: 'bind', Source: '/srv/<x>', Destination: '/data', RW: true }],
 };
@@ -99,10 +99,12 @@ describe('report model', () => {
       { name: 'API_TOKEN', value: '****', masked: true },
       { name: 'APP_MODE', value: 'prod', masked: false },
       { name: 'EMPTY', value: '', masked: false },
+      { name: 'DATABASE_URL', value: 'postgres://app:****@db/app', masked: true },
+      { name: 'GITHUB_PAT', value: '****', masked: true },
     ]);
     expect(m.timeline.find((r) => r.step.endsWith('restart'))!.detail).toBe('login with API_TOKEN=**** refused');
     const everything = JSON.stringify(m) + renderMarkdown(m) + renderHtml(m);
-    for (const secret of ['hunter2', 't0ps3cret', 'abc123']) expect(everything).not.toContain(secret);
+    for (const secret of ['hunter2', 't0ps3cret', 'abc123', 'dbpw9', 'ghp_pat1']) expect(everything).not.toContain(secret);
   });
 
   it('gives findings only to containers whose inspect document it has', () => {
@@ -130,6 +132,29 @@ describe('report model', () => {
     ]);
     expect(environment(null)).toEqual([]);
     expect(maskText('PASSWORD=a b=c')).toBe('PASSWORD=**** b=c');
+  });
+});
+
+describe('changed files in the report', () => {
+  const withFiles = (outputs: Record<string, unknown>) => {
+    const r = record();
+    const note = '7 collected (1.2 KiB), 3 left out over the 10.0 KiB cap, 4 skipped; see files.json';
+    r.targets[0]!.steps.push(step('files', 'evidence.files', '07.000', { outputs, note }));
+    return buildReport(r, new Map([[WEB, webInspect]]));
+  };
+
+  it('names the cap and counts what it left out, in markdown and HTML', () => {
+    const m = withFiles({ collected: 7, 'left-out': 3, skipped: 4, bytes: 1234, 'max-bytes': 10240 });
+    expect(m.targets[0]!.files).toMatchObject({ collected: 7, leftOut: 3, skipped: 4 });
+    const md = renderMarkdown(m);
+    expect(md).toContain('**Changed files:** 7 collected (1.2 KiB), 3 left out over the 10.0 KiB cap, 4 skipped; see files.json.');
+    expect(md).toContain('3 files were left out of files.tar over the size cap');
+    expect(renderHtml(m)).toContain('<span class="badge failed">3 left out</span> over the size cap');
+  });
+
+  it('says nothing about files for a playbook that copied none, and no warning when nothing was left out', () => {
+    expect(model().targets[0]!.files).toBeUndefined();
+    expect(renderMarkdown(withFiles({ collected: 7, 'left-out': 0, skipped: 4, bytes: 1, 'max-bytes': 10240 }))).not.toContain('left out of files.tar');
   });
 });
 
