@@ -4,6 +4,7 @@ import {
   expressionsIn,
   readsStepOutputs,
   renderTemplates,
+  unclosedTemplate,
   type TemplateNames,
   type TemplateScope,
 } from '../../src/engine/template.js'
@@ -180,5 +181,25 @@ describe('readsStepOutputs', () => {
     expect(readsStepOutputs({keep: '${{ params.keep-networks }}', text: '${{ target.name }} ${{ run.id }}'})).toBe(false)
     expect(readsStepOutputs({text: 'steps.snap.outputs.image, but not a template'})).toBe(false)
     expect(readsStepOutputs(undefined)).toBe(false)
+  })
+})
+
+describe('unclosedTemplate', () => {
+  it('accepts text without templates and text whose templates are all closed', () => {
+    expect(unclosedTemplate('plain text, even with }} or ${ x }')).toBeUndefined()
+    expect(unclosedTemplate('${{ target.name }} and ${{params.grace}}')).toBeUndefined()
+  })
+
+  it('names a ${{ that nothing closes, quoting the text from there', () => {
+    expect(unclosedTemplate('hi ${{ target.name')).toBe('"${{ target.name": a ${{ without its closing }}')
+    expect(unclosedTemplate('${{ a }} then ${{ b }')).toBe('"${{ b }": a ${{ without its closing }}')
+  })
+
+  it('names a ${{ closed only after a stray }, which the renderer would leave as literal text', () => {
+    expect(unclosedTemplate('${{ a } }}')).toMatch(/without its closing/)
+  })
+
+  it('shortens a long remainder', () => {
+    expect(unclosedTemplate(`\${{ ${'x'.repeat(100)}`)).toBe(`"\${{ ${'x'.repeat(36)}...": a \${{ without its closing }}`)
   })
 })
