@@ -396,6 +396,26 @@ describe('parsePlaybook refuses durations that would fire at once or never wait'
   })
 })
 
+describe('parsePlaybook checks the log window of evidence.logs', () => {
+  const logs = (inputs: string) => yaml('name: x', 'steps:', '  - uses: evidence.logs', `    with: ${inputs}`)
+
+  it('rejects since later than until, naming both values', () => {
+    expect(loadError(logs('{ since: 1h, until: 2h }')).message).toBe('pb.yaml:4:20: steps[0].with.since: since "1h" is later than until "2h"')
+    expect(parsePlaybook(logs('{ since: 2h, until: 1h }'), 'pb.yaml').steps[0]!.with).toEqual({since: '2h', until: '1h'})
+  })
+
+  it('rejects a time the docker CLI would not read', () => {
+    expect(loadError(logs('{ since: yesterday }')).message).toBe(
+      'pb.yaml:4:20: steps[0].with.since: expected a duration like 2h, a time like 2026-12-01T10:00:00Z, or Unix seconds',
+    )
+  })
+
+  it('leaves a since or until that a parameter fills in to the moment the parameters are known', () => {
+    const text = yaml('name: x', 'params:', '  s: { type: string }', 'steps:', '  - uses: evidence.logs', '    with: { since: "${{ params.s }}", until: 2h }')
+    expect(parsePlaybook(text, 'pb.yaml').steps[0]!.with).toEqual({since: '${{ params.s }}', until: '2h'})
+  })
+})
+
 describe('parsePlaybook refuses a ${{ left open', () => {
   it('in a step input, with the line and YAML path', () => {
     const error = loadError(yaml('name: x', 'steps:', '  - uses: note', '    with: { text: "hi ${{ target.name" }'))
