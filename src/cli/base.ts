@@ -25,7 +25,7 @@ export abstract class FirebreakCommand extends Command {
     targets: string[],
     flags: RunFlagValues,
     params: Record<string, unknown>,
-    options: Pick<RunRequest, 'freeze'> = {},
+    options: Pick<RunRequest, 'freeze' | 'paramFlags'> = {},
   ): Promise<unknown> {
     const json = this.jsonEnabled();
     if (targets.length === 0 && !flags.filter?.length) {
@@ -38,6 +38,8 @@ export abstract class FirebreakCommand extends Command {
       const outcome: RunOutcome = await runPlaybook({
         playbook,
         params,
+        // A command names its params after its flags (forensics --since is params.since); run says otherwise.
+        paramFlags: Object.fromEntries(Object.keys(params).map((name) => [name, `--${name}`])),
         references: targets,
         filters: flags.filter ?? [],
         host: flags.host,

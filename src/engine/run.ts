@@ -28,7 +28,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   const startedAt = new Date();
   const runId = randomUUID();
   const playbook = typeof request.playbook === 'string' ? loadPlaybook(request.playbook) : request.playbook;
-  const params = resolveParams(playbook, request.params);
+  const params = resolveParams(playbook, request.params, request.paramFlags);
   const filters = parseFilters(request.filters);
   const incident = request.incident ?? newIncidentId(startedAt);
   const engine = await openEngine({ host: request.host });
