@@ -5,14 +5,26 @@ import { expressionsIn, renderTemplates, type TemplateScope } from './template.j
 
 /** Fill in a step's templates and check the result against its type's input schema. */
 export function resolveInput(step: LoadedStep, scope: TemplateScope): unknown {
-  const rendered = renderTemplates(step.with, scope);
-  const result = step.type!.input.safeParse(rendered);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const at = issue.path.length ? `.${issue.path.join('.')}` : '';
-    throw new UsageError(`${step.yamlPath}.with${at} (${step.uses}): ${issue.message}`);
-  }
+  const result = step.type!.input.safeParse(renderTemplates(step.with, scope));
+  if (!result.success) throw new UsageError(inputIssueMessage(step, result.error.issues[0]!));
   return result.data;
+}
+
+/**
+ * For the plan: the inputs, or the issues that only earlier steps' outputs can settle (those
+ * exist at run time only). Any other issue is thrown: a bad value found mid-containment is too late.
+ */
+export function planInput(step: LoadedStep, scope: TemplateScope): { input: unknown } | { waits: true } {
+  const result = step.type!.input.safeParse(renderTemplates(step.with, scope));
+  if (result.success) return { input: result.data };
+  const own = result.error.issues.find((issue) => !expressionsIn(rawAt(step.with, issue.path)).some((e) => e.startsWith('steps.')));
+  if (own) throw new UsageError(inputIssueMessage(step, own));
+  return { waits: true };
+}
+
+function inputIssueMessage(step: LoadedStep, issue: z.core.$ZodIssue): string {
+  const at = issue.path.length ? `.${issue.path.join('.')}` : '';
+  return `${step.yamlPath}.with${at} (${step.uses}): ${issue.message}`;
 }
 
 /** How the operator gave each parameter, for messages: `--since`, `--param since`. */

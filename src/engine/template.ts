@@ -117,8 +117,3 @@ export function renderTemplates(value: unknown, scope: TemplateScope): unknown {
   }
   return value;
 }
-
-/** True when a value reads step outputs, which exist only at run time. */
-export function readsStepOutputs(value: unknown): boolean {
-  return expressionsIn(value).some((expression) => expression.startsWith('steps.'));
-}

@@ -2,7 +2,6 @@ import {describe, expect, it} from 'vitest'
 import {
   checkExpression,
   expressionsIn,
-  readsStepOutputs,
   renderTemplates,
   unclosedTemplate,
   type TemplateNames,
@@ -168,19 +167,6 @@ describe('renderTemplates', () => {
     expect(renderTemplates('x ${{ process.exit }}', scope)).toBe('x ')
     expect(renderTemplates('${{ params.count + 1 }}', scope)).toBeUndefined()
     expect(renderTemplates('grace ${{ params.grace || 5 }}', scope)).toBe('grace ')
-  })
-})
-
-describe('readsStepOutputs', () => {
-  it('is true when any value, however deep, reads a step output', () => {
-    expect(readsStepOutputs({a: [{b: 'image ${{ steps.snap.outputs.image }}'}]})).toBe(true)
-    expect(readsStepOutputs('${{ steps.snap.outputs.image }}')).toBe(true)
-  })
-
-  it('is false for templates that read only params, target and the run', () => {
-    expect(readsStepOutputs({keep: '${{ params.keep-networks }}', text: '${{ target.name }} ${{ run.id }}'})).toBe(false)
-    expect(readsStepOutputs({text: 'steps.snap.outputs.image, but not a template'})).toBe(false)
-    expect(readsStepOutputs(undefined)).toBe(false)
   })
 })
 
