@@ -5,6 +5,7 @@ import type { LoadedPlaybook } from '../engine/playbook.js';
 import type { RunOutcome, RunRequest } from '../engine/request.js';
 import type { LogLevel } from '../log.js';
 import { canPrompt, confirm } from './confirm.js';
+import { visibleControls } from './terminal.js';
 import type { RunFlagValues } from './flags.js';
 import { createProgress, progressModeFor } from './progress.js';
 import { evidenceProblem, outcomeJson, renderOutcome } from './render.js';
@@ -26,7 +27,7 @@ export abstract class FirebreakCommand extends Command {
     targets: string[],
     flags: RunFlagValues,
     params: Record<string, unknown>,
-    options: Pick<RunRequest, 'freeze' | 'recordOf'> = {},
+    options: Pick<RunRequest, 'freeze' | 'recordOf' | 'paramFlags'> = {},
   ): Promise<unknown> {
     const json = this.jsonEnabled();
     if (targets.length === 0 && !flags.filter?.length) {
@@ -39,6 +40,8 @@ export abstract class FirebreakCommand extends Command {
       const outcome: RunOutcome = await runPlaybook({
         playbook,
         params,
+        // A command names its params after its flags (forensics --since is params.since); run says otherwise.
+        paramFlags: Object.fromEntries(Object.keys(params).map((name) => [name, `--${name}`])),
         references: targets,
         filters: flags.filter ?? [],
         host: flags.host,
@@ -75,6 +78,11 @@ export abstract class FirebreakCommand extends Command {
     }
   }
 
+  /** oclif prints --json as is; JSON.stringify leaves DEL and C1 controls raw, which a terminal obeys. */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${visibleControls(JSON.stringify(json, null, 2), true)}\n`);
+  }
+
   /** One line, the exit code from the table; a stack only at --log-level debug. */
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     if (error.oclif?.exit !== undefined && !(error instanceof FirebreakError)) {
@@ -88,9 +96,9 @@ export abstract class FirebreakCommand extends Command {
   private fail(error: Error, code: number): unknown {
     process.exitCode = code;
     if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({ status: 'error', exitCode: code, error: { type: error.name, message: error.message } }, null, 2)}\n`);
+      this.logJson({ status: 'error', exitCode: code, error: { type: error.name, message: error.message } });
     } else {
-      process.stderr.write(`firebreak: ${messageOf(error)}\n`);
+      process.stderr.write(`firebreak: ${visibleControls(messageOf(error))}\n`);
       if (wantsStack(this.argv) || process.env.FIREBREAK_DEBUG) process.stderr.write(`${error.stack}\n`);
     }
     return undefined;

@@ -1,6 +1,7 @@
 import type { Progress } from '../engine/progress.js';
 import { silentProgress } from '../engine/progress.js';
 import type { StepRecord, TargetRecord } from '../evidence/record.js';
+import { visibleControls } from './terminal.js';
 
 export type ProgressMode = 'tty' | 'lines' | 'silent';
 
@@ -61,15 +62,16 @@ export function createProgress(mode: ProgressMode): Progress {
   };
 }
 
+// Notes and errors carry engine messages and webhook answers: never raw control characters on a terminal.
 function describeStep(step: StepRecord): string {
   const already = step.status === 'succeeded' && step.changed === false ? ' (no change)' : '';
   const detail = step.error ?? step.note;
-  return `${step.id} ${step.status}${already}${detail ? `: ${detail}` : ''}`;
+  return visibleControls(`${step.id} ${step.status}${already}${detail ? `: ${detail}` : ''}`);
 }
 
 function firstProblem(record: TargetRecord): string {
   const failed = [...record.steps, ...(record.onFailure ?? [])].find((s) => s.status === 'failed' || s.status === 'aborted');
-  return failed ? `${failed.id}: ${failed.error ?? failed.status}` : record.status;
+  return visibleControls(failed ? `${failed.id}: ${failed.error ?? failed.status}` : record.status);
 }
 
 /** listr2 checks `nonTTY` against stdout; ours draws on stderr, whose terminal was already checked. */

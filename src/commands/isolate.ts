@@ -22,6 +22,8 @@ export default class Isolate extends FirebreakCommand {
 
   async run(): Promise<unknown> {
     const { argv, flags } = await this.parse(Isolate);
-    return this.runPlaybookCommand('isolate', argv as string[], flags, { 'keep-networks': flags['keep-network'] ?? [] });
+    return this.runPlaybookCommand('isolate', argv as string[], flags, { 'keep-networks': flags['keep-network'] ?? [] }, {
+      paramFlags: { 'keep-networks': '--keep-network' },
+    });
   }
 }

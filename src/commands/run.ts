@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { FirebreakCommand } from '../cli/base.js';
 import { runFlags } from '../cli/flags.js';
-import { parseParamFlags } from '../engine/params.js';
+import { paramFlagsOf, parseParamFlags } from '../engine/params.js';
 
 export default class Run extends FirebreakCommand {
   static override summary = 'Run a playbook, built-in or from a YAML file, against containers.';
@@ -22,6 +22,7 @@ export default class Run extends FirebreakCommand {
   async run(): Promise<unknown> {
     const { args, argv, flags } = await this.parse(Run);
     const targets = (argv as string[]).slice(1);
-    return this.runPlaybookCommand(args.playbook, targets, flags, parseParamFlags(flags.param ?? []));
+    const params = parseParamFlags(flags.param ?? []);
+    return this.runPlaybookCommand(args.playbook, targets, flags, params, { paramFlags: paramFlagsOf(params) });
   }
 }

@@ -1,13 +1,14 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { groupType, stepTypes } from '../steps/registry.js';
-import { parseDuration } from '../duration.js';
+import { durationProblem, maxTimerMs, maxTimerText, parseDuration } from '../duration.js';
 import type { LoadedPlaybook, LoadedStep } from './playbook.js';
-import { playbookSchema, type StepSpec } from './schema.js';
-import { checkExpression, expressionsIn, type TemplateNames } from './template.js';
+import { retryDelay } from './retry.js';
+import { playbookSchema, type RetryPolicy, type StepSpec } from './schema.js';
+import { checkExpression, expressionsIn, unclosedTemplate, type TemplateNames } from './template.js';
 import { formatYamlPath, parseYaml, type ParsedYaml } from './yaml-location.js';
 
 const groupTimeoutMs = 10 * 60_000;
@@ -29,11 +30,13 @@ export function loadPlaybook(reference: string): LoadedPlaybook {
   if (!existsSync(file)) {
     throw new UsageError(`playbook "${reference}" is neither a built-in (${builtInNames().join(', ')}) nor a file`);
   }
-  return parsePlaybook(readFileSync(file, 'utf8'), builtIn ? `playbooks/${reference}.yaml` : file, builtIn);
+  return parsePlaybook(readPlaybookFile(file), builtIn ? `playbooks/${reference}.yaml` : file, builtIn);
 }
 
 export function parsePlaybook(text: string, file: string, builtIn = false): LoadedPlaybook {
   const yaml = parseYaml(text, file);
+  checkIsMapping(yaml, file);
+  checkTemplatesClosed(yaml);
   const parsed = playbookSchema.safeParse(yaml.value);
   if (!parsed.success) throw schemaError(parsed.error, yaml);
   const spec = parsed.data;
@@ -78,6 +81,11 @@ function loadStep(step: StepSpec, path: PropertyKey[], scope: LoadScope): Loaded
   if (isGroup && !step.steps) throw fail('a group needs steps');
   if (!isGroup && step.steps) throw fail(`only a group has steps; ${step.uses} does not`, [...path, 'steps']);
   if (isGroup && step.with) throw fail('a group takes no inputs (with)', [...path, 'with']);
+
+  if (step.retry) {
+    const problem = retryProblem(step.retry);
+    if (problem) throw fail(problem, [...path, 'retry']);
+  }
 
   const input = step.with ?? {};
   for (const expression of expressionsIn(input)) {
@@ -136,17 +144,104 @@ function uniqueId(base: string, taken: ReadonlySet<string>): string {
 function checkParamDefaults(params: LoadedPlaybook['params'], yaml: ParsedYaml): void {
   for (const [name, spec] of Object.entries(params)) {
     if (spec.default === undefined) continue;
+    const path = ['params', name, 'default'];
+    const fail = (problem: string) => new UsageError(`${yaml.locate(path)}: ${formatYamlPath(path)}: ${problem}`);
     const ok =
       spec.type === 'string-list'
         ? Array.isArray(spec.default) && spec.default.every((v) => typeof v === 'string')
         : spec.type === 'duration'
           ? typeof spec.default === 'string' || typeof spec.default === 'number'
           : typeof spec.default === spec.type;
-    if (!ok) {
-      const path = ['params', name, 'default'];
-      throw new UsageError(`${yaml.locate(path)}: ${formatYamlPath(path)}: the default is not a ${spec.type}`);
-    }
+    if (!ok) throw fail(`the default is not a ${spec.type}`);
+    // A bad default would otherwise surface only on the run that leaves the parameter out.
+    const problem = spec.type === 'duration' ? durationProblem(spec.default) : undefined;
+    if (problem) throw fail(problem);
   }
+}
+
+/** The longest wait a policy asks for must fit a timer too: exponential backoff doubles past it quickly. */
+function retryProblem(policy: RetryPolicy): string | undefined {
+  const delay = parseDuration(policy.delay);
+  if (policy['max-delay'] !== undefined && parseDuration(policy['max-delay']) < delay) {
+    return `max-delay ${policy['max-delay']} is shorter than delay ${policy.delay}`;
+  }
+  if (policy.attempts > 1 && retryDelay(policy, policy.attempts - 1) > maxTimerMs) {
+    return `${policy.backoff} backoff from ${policy.delay} would wait longer than a timer can before attempt ${policy.attempts}, ` +
+      `at most ${maxTimerText}: set max-delay`;
+  }
+  return undefined;
+}
+
+function checkIsMapping(yaml: ParsedYaml, file: string): void {
+  const { value } = yaml;
+  if (value === null || value === undefined) throw new UsageError(`${file}: empty: a playbook is a YAML mapping with name: and steps:`);
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    const kind = Array.isArray(value) ? 'a list' : typeof value === 'string' ? `the text "${value.slice(0, 40)}"` : `the ${typeof value} ${String(value)}`;
+    throw new UsageError(`${yaml.locate([])}: a playbook is a YAML mapping with name: and steps:, not ${kind}`);
+  }
+}
+
+/** A `${{` left open would reach a container or an alert as literal text: refused in any string of the file. */
+function checkTemplatesClosed(yaml: ParsedYaml): void {
+  const visit = (value: unknown, path: PropertyKey[]): void => {
+    if (typeof value === 'string') {
+      const problem = unclosedTemplate(value);
+      if (problem) throw new UsageError(`${yaml.locate(path)}: ${formatYamlPath(path) || '(top)'}: ${problem}`);
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => visit(item, [...path, i]));
+    } else if (value && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) visit(item, [...path, key]);
+    }
+  };
+  visit(yaml.value, []);
+}
+
+/** Playbooks are a few kilobytes; a larger file is the wrong file, and is not read whole into memory. */
+const maxPlaybookBytes = 1024 * 1024;
+
+/** The file's text, or a one-line usage error naming the file: a folder, no permission, too large, binary. */
+function readPlaybookFile(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    throw new UsageError(`${file}: cannot read the playbook: ${reasonOf(error)}`);
+  }
+  try {
+    if (fstatSync(fd).isDirectory()) throw new UsageError(`${file}: is a directory, not a playbook file`);
+    // Read in pieces up to one byte over the cap: /dev/zero or a pipe has no size to check first.
+    const buffer = Buffer.alloc(maxPlaybookBytes + 1);
+    let length = 0;
+    for (let n = 1; n > 0 && length < buffer.length; length += n) {
+      n = readSyncOrFail(fd, buffer, length, file);
+    }
+    if (length > maxPlaybookBytes) throw new UsageError(`${file}: larger than ${maxPlaybookBytes / 1024 / 1024} MiB: not a playbook`);
+    const bytes = buffer.subarray(0, length);
+    const nul = bytes.indexOf(0);
+    if (nul >= 0) throw new UsageError(`${file}: binary data (a NUL byte at offset ${nul}): not a playbook`);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new UsageError(`${file}: not UTF-8 text: not a playbook`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readSyncOrFail(fd: number, buffer: Buffer, offset: number, file: string): number {
+  try {
+    return readSync(fd, buffer, offset, buffer.length - offset, null);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw new UsageError(`${file}: is a directory, not a playbook file`);
+    throw new UsageError(`${file}: cannot read the playbook: ${reasonOf(error)}`);
+  }
+}
+
+function reasonOf(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`;
+  return code ? `${message.replace(/^\w+: /, '').split(',')[0]} (${code})` : message;
 }
 
 function schemaError(error: z.ZodError, yaml: ParsedYaml): UsageError {

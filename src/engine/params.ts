@@ -1,12 +1,15 @@
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
+import { checkParamInputs, type ParamFlags } from './input.js';
 import type { LoadedPlaybook } from './playbook.js';
 
 /**
  * Turn the values given on the command line (strings, or already typed from a command's flags)
- * into the types the playbook declares, with defaults; unknown or missing names are usage errors.
+ * into the types the playbook declares, with defaults; unknown or missing names are usage errors,
+ * and so is a value that a step that reads it would refuse. `flags` names the flag each value came
+ * from (`--since`); a name not there came from `--param NAME=VALUE`.
  */
-export function resolveParams(playbook: LoadedPlaybook, given: Record<string, unknown>): Record<string, unknown> {
+export function resolveParams(playbook: LoadedPlaybook, given: Record<string, unknown>, flags: ParamFlags = {}): Record<string, unknown> {
   for (const name of Object.keys(given)) {
     if (!(name in playbook.params)) {
       const known = Object.keys(playbook.params);
@@ -22,8 +25,10 @@ export function resolveParams(playbook: LoadedPlaybook, given: Record<string, un
       if (spec.required) throw new UsageError(`playbook ${playbook.name} needs --param ${name}=<${spec.type}>`);
       continue;
     }
-    resolved[name] = coerce(value, spec.type, `--param ${name}`);
+    const where = given[name] !== undefined ? (flags[name] ?? `--param ${name}`) : `${playbook.source}: params.${name}.default`;
+    resolved[name] = coerce(value, spec.type, where);
   }
+  checkParamInputs(resolved, { playbook, given, flags });
   return resolved;
 }
 
@@ -69,4 +74,9 @@ export function parseParamFlags(flags: readonly string[]): Record<string, unknow
     params[name] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
   }
   return params;
+}
+
+/** Where each value of `--param NAME=VALUE` came from, as messages name it. */
+export function paramFlagsOf(params: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.keys(params).map((name) => [name, `--param ${name}`]));
 }

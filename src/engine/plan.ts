@@ -1,9 +1,8 @@
 import type { Target } from '../docker/index.js';
-import { UsageError } from '../errors.js';
-import { resolveInput } from './input.js';
+import { planInput } from './input.js';
 import type { LoadedPlaybook, LoadedStep } from './playbook.js';
 import { templateScope } from './scope.js';
-import { readsStepOutputs, type TemplateScope } from './template.js';
+import type { TemplateScope } from './template.js';
 import { formatDuration } from '../duration.js';
 
 export interface PlannedStep {
@@ -62,12 +61,7 @@ function planStep(step: LoadedStep, scope: TemplateScope, target: Target): Plann
     return { ...common, line: `group of ${steps.length}: ${steps.map((s) => s.id).join(', ')}`, mutates: steps.some((s) => s.mutates), steps };
   }
   const type = step.type!;
-  let input: unknown;
-  try {
-    input = resolveInput(step, scope);
-  } catch (error) {
-    if (readsStepOutputs(step.with)) return { ...common, line: `${type.description} (inputs from earlier steps)`, mutates: type.mutates };
-    throw error instanceof UsageError ? error : new UsageError(String(error));
-  }
-  return { ...common, line: type.plan(input as never, target), mutates: type.mutates, input };
+  const resolved = planInput(step, scope);
+  if (!('input' in resolved)) return { ...common, line: `${type.description} (inputs from earlier steps)`, mutates: type.mutates };
+  return { ...common, line: type.plan(resolved.input as never, target), mutates: type.mutates, input: resolved.input };
 }

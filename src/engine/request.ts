@@ -11,6 +11,8 @@ import type { Progress } from './progress.js';
 export interface RunRequest {
   playbook: string | LoadedPlaybook;
   params: Record<string, unknown>;
+  /** The flag each param came from, so a bad value is named as the operator typed it (`--since`); default `--param NAME`. */
+  paramFlags?: Record<string, string>;
   references: string[];
   filters: string[];
   host?: string;

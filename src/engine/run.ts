@@ -31,7 +31,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   const startedAt = new Date();
   const runId = randomUUID();
   const playbook = typeof request.playbook === 'string' ? loadPlaybook(request.playbook) : request.playbook;
-  const params = resolveParams(playbook, request.params);
+  const params = resolveParams(playbook, request.params, request.paramFlags);
   const filters = parseFilters(request.filters);
   const engine = await openEngine({ host: request.host });
   const [targets, version] = await Promise.all([

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationPattern } from '../duration.js';
+import { durationMs, durationPattern, durationProblem, maxTimerMs, maxTimerText } from '../duration.js';
 
 /**
  * The playbook format. The zod schema is the single source: the TypeScript types below are
@@ -8,7 +8,14 @@ import { durationPattern } from '../duration.js';
 
 const duration = z
   .union([z.string().regex(durationPattern, 'a duration such as 500ms, 10s or 2m'), z.number().nonnegative()])
-  .describe('A duration: 500ms, 10s, 2m, 1h, or a number of seconds');
+  .superRefine((value, ctx) => {
+    // Past setTimeout's limit a wait fires at once instead of never: refused here, with the limit named.
+    if ((durationMs(value) ?? 0) > maxTimerMs) ctx.addIssue({ code: 'custom', message: durationProblem(value)! });
+  })
+  .describe(`A duration: 500ms, 10s, 2m, 1h, or a number of seconds; at most ${maxTimerText}`);
+
+/** A timeout of zero would fail every attempt before it starts. */
+const timeout = duration.refine((value) => durationMs(value) !== 0, 'a timeout must be longer than 0 (at least 1ms)');
 
 export const retrySchema = z
   .object({
@@ -49,7 +56,7 @@ export const stepSchema: z.ZodType<StepSpec> = z
     name: z.string().optional().describe('A human title for progress and the report'),
     uses: z.string().describe('The step type, family.verb, or group'),
     with: z.record(z.string(), z.unknown()).optional().describe('Inputs of the step type; strings may hold ${{ }} templates'),
-    timeout: duration.optional(),
+    timeout: timeout.optional(),
     retry: retrySchema.optional(),
     'continue-on-error': z.boolean().optional().describe('A failure is recorded but does not stop the playbook'),
     get steps() {

@@ -36,6 +36,19 @@ export function expressionsIn(value: unknown): string[] {
   return [];
 }
 
+/** A `${{` that no `}}` closes (or that holds a `}`), which would otherwise pass through as literal text. */
+export function unclosedTemplate(text: string): string | undefined {
+  const template = new RegExp(templatePattern.source, 'y');
+  for (let at = text.indexOf('${{'); at >= 0; at = text.indexOf('${{', template.lastIndex)) {
+    template.lastIndex = at;
+    if (!template.test(text)) {
+      const piece = text.slice(at, at + 40);
+      return `"${piece}${at + piece.length < text.length ? '...' : ''}": a \${{ without its closing }}`;
+    }
+  }
+  return undefined;
+}
+
 export function checkExpression(expression: string, names: TemplateNames): string | undefined {
   if (!pathPattern.test(expression)) return `"${expression}" is not a name; write e.g. params.grace or target.name`;
   const [root, ...rest] = expression.split('.');
@@ -103,9 +116,4 @@ export function renderTemplates(value: unknown, scope: TemplateScope): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderTemplates(v, scope)]));
   }
   return value;
-}
-
-/** True when a value reads step outputs, which exist only at run time. */
-export function readsStepOutputs(value: unknown): boolean {
-  return expressionsIn(value).some((expression) => expression.startsWith('steps.'));
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
+import { durationMs, durationProblem } from '../duration.js';
 
 /**
  * Input pieces shared by the container, image, assert and alert steps. Values often arrive
@@ -40,14 +40,13 @@ export const maxGraceMs = 5 * 60_000;
 export const graceSeconds = z
   .preprocess(blankToUndefined, z.union([z.string(), z.number()]).default('10s'))
   .transform((value, ctx) => {
-    try {
-      const ms = parseDuration(value, 'grace');
-      if (ms > maxGraceMs) throw new Error(`grace ${value} is over the ${maxGraceMs / 60_000}m a step may wait`);
-      return Math.ceil(ms / 1000);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
+    // The messages leave out the input's name: the engine puts the flag or the YAML path in front.
+    const problem = durationProblem(value);
+    const ms = durationMs(value);
+    if (problem || ms === undefined) ctx.addIssue({ code: 'custom', message: problem ?? 'not a duration' });
+    else if (ms > maxGraceMs) ctx.addIssue({ code: 'custom', message: `longer than the ${maxGraceMs / 60_000}m a stop may wait` });
+    else return Math.ceil(ms / 1000);
+    return z.NEVER;
   });
 
 /**

@@ -252,6 +252,6 @@ describe('firebreak forensics', () => {
     const container = await startContainer()
     const result = await runCli(['forensics', container.name, '--since', 'yesterday-ish', '--evidence-dir', evidence])
     expect(result.code).toBe(2)
-    expect(result.stderr).toMatch(/since.*not a time/)
+    expect(result.stderr).toMatch(/--since "yesterday-ish": expected a duration/)
   })
 })

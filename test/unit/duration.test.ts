@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {UsageError} from '../../src/errors.js'
-import {formatDuration, parseDuration} from '../../src/duration.js'
+import {durationMs, formatDuration, maxTimerMs, parseDuration} from '../../src/duration.js'
 
 describe('parseDuration', () => {
   it('reads milliseconds, seconds, minutes and hours', () => {
@@ -38,6 +38,36 @@ describe('parseDuration', () => {
     expect(() => parseDuration(-1, 'grace')).toThrow('grace: -1 is not a duration')
     expect(() => parseDuration(Number.NaN)).toThrow(UsageError)
     expect(() => parseDuration(Number.POSITIVE_INFINITY)).toThrow(UsageError)
+  })
+})
+
+describe('the longest duration', () => {
+  it('is what setTimeout can hold, 2^31-1 ms', () => {
+    expect(maxTimerMs).toBe(2_147_483_647)
+  })
+
+  it('accepts 596h, the whole hours under it, and its exact length in seconds', () => {
+    expect(parseDuration('596h')).toBe(596 * 3_600_000)
+    expect(parseDuration(2_147_483.647)).toBe(maxTimerMs)
+  })
+
+  it('rejects a longer duration, which a timer would fire at once, naming the maximum', () => {
+    expect(() => parseDuration('600h', 'steps[0].timeout')).toThrow(
+      'steps[0].timeout: "600h" is longer than a timer can wait: at most 596h (about 24.8 days)',
+    )
+    expect(() => parseDuration('597h')).toThrow(UsageError)
+    expect(() => parseDuration(2_147_483.648)).toThrow(/longer than a timer can wait/)
+    expect(() => parseDuration('99999999999999ms')).toThrow(/longer than a timer can wait/)
+  })
+})
+
+describe('durationMs', () => {
+  it('reads any well-formed duration, however long, and nothing else', () => {
+    expect(durationMs('600h')).toBe(600 * 3_600_000)
+    expect(durationMs(2)).toBe(2000)
+    expect(durationMs('soon')).toBeUndefined()
+    expect(durationMs(-1)).toBeUndefined()
+    expect(durationMs(null)).toBeUndefined()
   })
 })
 

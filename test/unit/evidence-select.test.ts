@@ -73,6 +73,6 @@ describe('resolveMoment', () => {
 
   it('leaves an absent bound open and names a bad one', () => {
     expect(resolveMoment(undefined, now, 'since')).toBeUndefined()
-    expect(() => resolveMoment('yesterday-ish', now, 'since')).toThrow(/since "yesterday-ish" is not a time/)
+    expect(() => resolveMoment('yesterday-ish', now, 'since')).toThrow(/since "yesterday-ish": expected a duration like 2h/)
   })
 })

@@ -1,4 +1,4 @@
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -285,6 +285,158 @@ describe('parsePlaybook errors', () => {
   })
 })
 
+describe('parsePlaybook refuses YAML that cannot be read as a playbook, in one line', () => {
+  const oneLine = (error: UsageError) => {
+    expect(error.message).not.toContain('\n')
+    return error.message
+  }
+
+  it('rejects an alias bomb (billion laughs) without expanding it', () => {
+    const lines = ['name: bomb', 'a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]']
+    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e'], ['g', 'f'], ['h', 'g']]) {
+      lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`)
+    }
+    const message = oneLine(loadError(yaml(...lines, 'steps:', '  - uses: evidence.inspect')))
+    expect(message).toBe('pb.yaml: not a usable playbook: its YAML aliases copy values more than 100 times (an alias bomb?); write the values out')
+  })
+
+  it('still loads a playbook that shares an anchor among a few steps', () => {
+    const loaded = parsePlaybook(
+      yaml('name: x', 'steps:', '  - uses: evidence.inspect', '    retry: &r { attempts: 3 }', '  - uses: evidence.top', '    retry: *r', '  - uses: evidence.stats', '    retry: *r'),
+      'pb.yaml',
+    )
+    expect(loaded.steps.map((s) => s.retry?.attempts)).toEqual([3, 3, 3])
+  })
+
+  it('rejects an alias without an anchor, at its line and column', () => {
+    const message = oneLine(loadError(yaml('name: x', 'steps:', '  - uses: note', '    with: { text: *nope }')))
+    expect(message).toBe('pb.yaml:4:19: not valid YAML: alias *nope has no anchor &nope before it')
+  })
+
+  it('rejects an alias that comes before its anchor', () => {
+    const message = oneLine(loadError(yaml('name: x', 'description: *later', 'x: &later y', 'steps:', '  - uses: evidence.inspect')))
+    expect(message).toBe('pb.yaml:2:14: not valid YAML: alias *later has no anchor &later before it')
+  })
+
+  it('rejects an alias inside its own anchor, a value that would contain itself', () => {
+    const message = oneLine(loadError(yaml('name: x', 'r: &r { a: [1, *r] }', 'steps:', '  - uses: evidence.inspect')))
+    expect(message).toBe('pb.yaml:2:16: not valid YAML: alias *r is inside its own anchor &r')
+  })
+
+  it('rejects an empty file, and one with only comments or a null', () => {
+    for (const text of ['', '# nothing here\n', '~\n']) {
+      expect(oneLine(loadError(text))).toBe('pb.yaml: empty: a playbook is a YAML mapping with name: and steps:')
+    }
+  })
+
+  it('rejects a file whose top is a list, text or a number, naming what it found', () => {
+    expect(oneLine(loadError(yaml('- a', '- b')))).toBe('pb.yaml:1:1: a playbook is a YAML mapping with name: and steps:, not a list')
+    expect(loadError(yaml('hello')).message).toBe('pb.yaml:1:1: a playbook is a YAML mapping with name: and steps:, not the text "hello"')
+    expect(loadError(yaml('42')).message).toBe('pb.yaml:1:1: a playbook is a YAML mapping with name: and steps:, not the number 42')
+  })
+})
+
+describe('parsePlaybook refuses durations that would fire at once or never wait', () => {
+  const withStep = (...lines: string[]) => yaml('name: x', 'steps:', '  - uses: evidence.inspect', ...lines)
+
+  it('rejects a timeout past what setTimeout can hold, naming the maximum', () => {
+    expect(loadError(withStep('    timeout: 600h')).message).toBe(
+      'pb.yaml:4:14: steps[0].timeout: "600h" is longer than a timer can wait: at most 596h (about 24.8 days)',
+    )
+    expect(loadError(withStep('    timeout: 3000000')).message).toContain('steps[0].timeout: 3000000 is longer than a timer can wait')
+    expect(parsePlaybook(withStep('    timeout: 596h'), 'pb.yaml').steps[0]!.timeoutMs).toBe(596 * 3_600_000)
+  })
+
+  it('rejects a timeout of zero, however written, and a negative one', () => {
+    for (const timeout of ['0s', '0ms', '0', '0.0001s']) {
+      expect(loadError(withStep(`    timeout: ${timeout}`)).message).toBe('pb.yaml:4:14: steps[0].timeout: a timeout must be longer than 0 (at least 1ms)')
+    }
+    expect(loadError(withStep('    timeout: -5s')).message).toContain('pb.yaml:4:14: steps[0].timeout: ')
+    expect(parsePlaybook(withStep('    timeout: 1ms'), 'pb.yaml').steps[0]!.timeoutMs).toBe(1)
+  })
+
+  it('rejects a retry delay or max-delay past what a timer can hold', () => {
+    expect(loadError(withStep('    retry: { attempts: 2, delay: 600h }')).message).toBe(
+      'pb.yaml:4:34: steps[0].retry.delay: "600h" is longer than a timer can wait: at most 596h (about 24.8 days)',
+    )
+    expect(loadError(withStep('    retry: { attempts: 2, max-delay: 1000h }')).message).toContain('steps[0].retry.max-delay: "1000h" is longer')
+  })
+
+  it('rejects exponential backoff that would outgrow a timer before the last attempt, asking for max-delay', () => {
+    expect(loadError(withStep('    retry: { attempts: 40, backoff: exponential }')).message).toBe(
+      'pb.yaml:4:12: steps[0].retry: exponential backoff from 1s would wait longer than a timer can before attempt 40, ' +
+        'at most 596h (about 24.8 days): set max-delay',
+    )
+    const capped = parsePlaybook(withStep('    retry: { attempts: 40, backoff: exponential, max-delay: 1m }'), 'pb.yaml')
+    expect(capped.steps[0]!.retry!.attempts).toBe(40)
+    expect(parsePlaybook(withStep('    retry: { attempts: 20, backoff: exponential }'), 'pb.yaml').steps[0]!.retry!.attempts).toBe(20)
+  })
+
+  it('rejects a max-delay shorter than the delay it caps', () => {
+    expect(loadError(withStep('    retry: { attempts: 3, delay: 5s, max-delay: 1s }')).message).toBe(
+      'pb.yaml:4:12: steps[0].retry: max-delay 1s is shorter than delay 5s',
+    )
+  })
+
+  it('rejects no attempts and more than a hundred, and accepts a retry at once (delay 0s)', () => {
+    expect(loadError(withStep('    retry: { attempts: 0 }')).message).toContain('steps[0].retry.attempts: ')
+    expect(loadError(withStep('    retry: { attempts: 101 }')).message).toContain('steps[0].retry.attempts: ')
+    expect(loadError(withStep('    retry: { attempts: 1000000000000 }')).message).toContain('steps[0].retry.attempts: ')
+    expect(parsePlaybook(withStep('    retry: { attempts: 3, delay: 0s }'), 'pb.yaml').steps[0]!.retry!.delay).toBe('0s')
+  })
+
+  it('rejects a duration param whose default is not a duration, or too long for a timer', () => {
+    const params = (line: string) => yaml('name: x', 'params:', line, 'steps:', '  - uses: evidence.inspect')
+    expect(loadError(params('  grace: { type: duration, default: soon }')).message).toBe(
+      'pb.yaml:3:37: params.grace.default: "soon" is not a duration; write e.g. 500ms, 10s, 2m',
+    )
+    expect(loadError(params('  grace: { type: duration, default: 600h }')).message).toContain('params.grace.default: "600h" is longer than a timer can wait')
+    expect(loadError(params('  grace: { type: duration, default: -1 }')).message).toContain('params.grace.default: -1 is not a duration')
+    expect(parsePlaybook(params('  grace: { type: duration, default: 30s }'), 'pb.yaml').params.grace!.default).toBe('30s')
+  })
+})
+
+describe('parsePlaybook checks the log window of evidence.logs', () => {
+  const logs = (inputs: string) => yaml('name: x', 'steps:', '  - uses: evidence.logs', `    with: ${inputs}`)
+
+  it('rejects since later than until, naming both values', () => {
+    expect(loadError(logs('{ since: 1h, until: 2h }')).message).toBe('pb.yaml:4:20: steps[0].with.since: since "1h" is later than until "2h"')
+    expect(parsePlaybook(logs('{ since: 2h, until: 1h }'), 'pb.yaml').steps[0]!.with).toEqual({since: '2h', until: '1h'})
+  })
+
+  it('rejects a time the docker CLI would not read', () => {
+    expect(loadError(logs('{ since: yesterday }')).message).toBe(
+      'pb.yaml:4:20: steps[0].with.since: expected a duration like 2h, a time like 2026-12-01T10:00:00Z, or Unix seconds',
+    )
+  })
+
+  it('leaves a since or until that a parameter fills in to the moment the parameters are known', () => {
+    const text = yaml('name: x', 'params:', '  s: { type: string }', 'steps:', '  - uses: evidence.logs', '    with: { since: "${{ params.s }}", until: 2h }')
+    expect(parsePlaybook(text, 'pb.yaml').steps[0]!.with).toEqual({since: '${{ params.s }}', until: '2h'})
+  })
+})
+
+describe('parsePlaybook refuses a ${{ left open', () => {
+  it('in a step input, with the line and YAML path', () => {
+    const error = loadError(yaml('name: x', 'steps:', '  - uses: note', '    with: { text: "hi ${{ target.name" }'))
+    expect(error.message).toBe('pb.yaml:4:19: steps[0].with.text: "${{ target.name": a ${{ without its closing }}')
+  })
+
+  it('deep in a list of inputs, and closed by a single brace', () => {
+    const error = loadError(yaml('name: x', 'steps:', '  - uses: network.disconnect', '    with:', '      keep: [a, "${{ target.name }"]'))
+    expect(error.message).toBe('pb.yaml:5:17: steps[0].with.keep[1]: "${{ target.name }": a ${{ without its closing }}')
+  })
+
+  it('in any other string of the file too', () => {
+    expect(loadError(yaml('name: x', 'description: "see ${{ params"', 'steps:', '  - uses: evidence.inspect')).message).toBe(
+      'pb.yaml:2:14: description: "${{ params": a ${{ without its closing }}',
+    )
+    expect(loadError(yaml('name: x', 'steps:', '  - uses: note', '    with: { text: hi }', 'on-failure:', '  - uses: note', '    with: { text: "${{" }')).message).toContain(
+      'pb.yaml:7:19: on-failure[0].with.text: ',
+    )
+  })
+})
+
 describe('loadPlaybook', () => {
   const dir = mkdtempSync(join(tmpdir(), 'firebreak-loader-'))
   afterAll(() => rmSync(dir, {recursive: true, force: true}))
@@ -315,6 +467,45 @@ describe('loadPlaybook', () => {
     const file = join(dir, 'broken.yaml')
     writeFileSync(file, yaml('name: broken', 'steps:', '  - uses: nope.nope'))
     expect(() => loadPlaybook(file)).toThrow(`${file}:3:11: steps[0].uses: unknown step type "nope.nope"`)
+  })
+
+  const loadFails = (file: string): string => {
+    try {
+      loadPlaybook(file)
+    } catch (error) {
+      expect(error).toBeInstanceOf(UsageError)
+      expect((error as UsageError).message).not.toContain('\n')
+      return (error as UsageError).message
+    }
+    throw new Error(`${file} loaded, but it should not have`)
+  }
+
+  it('rejects a directory, naming it', () => {
+    const folder = join(dir, 'folder.yaml')
+    mkdirSync(folder)
+    expect(loadFails(folder)).toBe(`${folder}: is a directory, not a playbook file`)
+  })
+
+  it('rejects a binary file and a file that is not UTF-8 text', () => {
+    const binary = join(dir, 'binary.yaml')
+    writeFileSync(binary, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00]))
+    expect(loadFails(binary)).toBe(`${binary}: binary data (a NUL byte at offset 7): not a playbook`)
+    const latin1 = join(dir, 'latin1.yaml')
+    writeFileSync(latin1, Buffer.from('name: caf\xe9\nsteps:\n  - uses: evidence.inspect\n', 'latin1'))
+    expect(loadFails(latin1)).toBe(`${latin1}: not UTF-8 text: not a playbook`)
+  })
+
+  it('rejects a file over 1 MiB without reading past it, and a device that never ends', () => {
+    const big = join(dir, 'big.yaml')
+    writeFileSync(big, `name: big\ndescription: "${'x'.repeat(1024 * 1024)}"\nsteps:\n  - uses: evidence.inspect\n`)
+    expect(loadFails(big)).toBe(`${big}: larger than 1 MiB: not a playbook`)
+    expect(loadFails('/dev/zero')).toBe('/dev/zero: larger than 1 MiB: not a playbook')
+  })
+
+  it('reads a playbook with a byte-order mark', () => {
+    const bom = join(dir, 'bom.yaml')
+    writeFileSync(bom, `\ufeff${yaml('name: bom', 'steps:', '  - uses: evidence.inspect')}`)
+    expect(loadPlaybook(bom).name).toBe('bom')
   })
 
   it('rejects a reference that is neither a built-in nor a file, listing the built-ins', () => {

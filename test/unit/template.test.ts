@@ -2,8 +2,8 @@ import {describe, expect, it} from 'vitest'
 import {
   checkExpression,
   expressionsIn,
-  readsStepOutputs,
   renderTemplates,
+  unclosedTemplate,
   type TemplateNames,
   type TemplateScope,
 } from '../../src/engine/template.js'
@@ -170,15 +170,22 @@ describe('renderTemplates', () => {
   })
 })
 
-describe('readsStepOutputs', () => {
-  it('is true when any value, however deep, reads a step output', () => {
-    expect(readsStepOutputs({a: [{b: 'image ${{ steps.snap.outputs.image }}'}]})).toBe(true)
-    expect(readsStepOutputs('${{ steps.snap.outputs.image }}')).toBe(true)
+describe('unclosedTemplate', () => {
+  it('accepts text without templates and text whose templates are all closed', () => {
+    expect(unclosedTemplate('plain text, even with }} or ${ x }')).toBeUndefined()
+    expect(unclosedTemplate('${{ target.name }} and ${{params.grace}}')).toBeUndefined()
   })
 
-  it('is false for templates that read only params, target and the run', () => {
-    expect(readsStepOutputs({keep: '${{ params.keep-networks }}', text: '${{ target.name }} ${{ run.id }}'})).toBe(false)
-    expect(readsStepOutputs({text: 'steps.snap.outputs.image, but not a template'})).toBe(false)
-    expect(readsStepOutputs(undefined)).toBe(false)
+  it('names a ${{ that nothing closes, quoting the text from there', () => {
+    expect(unclosedTemplate('hi ${{ target.name')).toBe('"${{ target.name": a ${{ without its closing }}')
+    expect(unclosedTemplate('${{ a }} then ${{ b }')).toBe('"${{ b }": a ${{ without its closing }}')
+  })
+
+  it('names a ${{ closed only after a stray }, which the renderer would leave as literal text', () => {
+    expect(unclosedTemplate('${{ a } }}')).toMatch(/without its closing/)
+  })
+
+  it('shortens a long remainder', () => {
+    expect(unclosedTemplate(`\${{ ${'x'.repeat(100)}`)).toBe(`"\${{ ${'x'.repeat(36)}...": a \${{ without its closing }}`)
   })
 })
