@@ -33,6 +33,7 @@ describe('renderOutcome', () => {
     const step = {id: 'alert', uses: 'alert.webhook', status: 'failed' as const, attempts: 1, error: 'answered 500: \u001b]0;pwned\u0007\nok   fake: succeeded'}
     const outcome: RunOutcome = {
       status: 'failed', exitCode: 1, runId: 'r', incident: 'INC-1', playbook: 'p',
+      bundle: {path: 'b.tar.gz', sha256: 'f'.repeat(64), size: 1},
       record: {
         schema: 'firebreak.run/v1', runId: 'r', incident: 'INC-1', playbook: {name: 'p', source: 'p.yaml'}, params: {}, status: 'failed',
         startedAt: '', endedAt: '', durationMs: 5, operator: {user: 'u', host: 'h'}, tool: {name: 'firebreak', version: '0'},
@@ -41,7 +42,7 @@ describe('renderOutcome', () => {
       },
     }
     const lines = renderOutcome(outcome).trimEnd().split('\n')
-    expect(lines).toHaveLength(3)
+    expect(lines).toHaveLength(4)
     expect(lines[2]).toBe('    FAIL alert: answered 500: \\u001b]0;pwned\\u0007\\u000aok   fake: succeeded')
   })
 })
