@@ -5,7 +5,7 @@ import type {Engine, Target} from '../../src/docker/index.js'
 import type {LoadedPlaybook, LoadedStep} from '../../src/engine/playbook.js'
 import {runTarget} from '../../src/engine/runner.js'
 import type {StepRecord} from '../../src/evidence/record.js'
-import {defineStep, type ArtifactSink, type StepOutcome} from '../../src/steps/types.js'
+import {defineStep, type ArtifactSink, type StepContext, type StepOutcome} from '../../src/steps/types.js'
 
 // The runner's own logic (order, retry, timeouts, continue-on-error, on-failure, groups, templates)
 // with step types that touch nothing; what the steps do to Docker is tested against the engine.
@@ -29,6 +29,11 @@ function scriptedType(name: string, behaviour: (input: {text?: string}, attempt:
     plan: () => name,
     run: (ctx, input) => behaviour(input, ++attempt, ctx.signal),
   })
+}
+
+/** A step type that changes state, as the runner sees it: Ctrl-C lets it finish. */
+function stateChange(name: string, run: (ctx: StepContext) => Promise<StepOutcome>) {
+  return defineStep({type: name, description: name, input: z.object({}).strict(), outputs: [], timeout: 1000, mutates: true, plan: () => name, run})
 }
 
 function step(id: string, type: ReturnType<typeof scriptedType>, extra: Partial<LoadedStep> = {}): LoadedStep {
@@ -140,20 +145,11 @@ describe('runTarget', () => {
   it('lets a state change in flight finish on interrupt, records its undo data, and stops before the next step', async () => {
     const controller = new AbortController()
     let sawAbort = false
-    const change = defineStep({
-      type: 'test.change',
-      description: 'change',
-      input: z.object({}).strict(),
-      outputs: [],
-      timeout: 1000,
-      mutates: true,
-      plan: () => '',
-      run: async (ctx) => {
-        controller.abort(new Error('interrupted by SIGINT'))
-        await new Promise((resolve) => setTimeout(resolve, 20))
-        sawAbort = ctx.signal.aborted
-        return {changed: true, undo: {attachments: ['front']}}
-      },
+    const change = stateChange('test.change', async (ctx) => {
+      controller.abort(new Error('interrupted by SIGINT'))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      sawAbort = ctx.signal.aborted
+      return {changed: true, undo: {attachments: ['front']}}
     })
     const {record} = await run(playbook([step('change', change as never), step('after', ok)]), controller.signal)
     expect(sawAbort).toBe(false)
@@ -163,18 +159,9 @@ describe('runTarget', () => {
   })
 
   it('keeps the undo data a state change recorded before it failed halfway', async () => {
-    const halfway = defineStep({
-      type: 'test.halfway',
-      description: 'halfway',
-      input: z.object({}).strict(),
-      outputs: [],
-      timeout: 1000,
-      mutates: true,
-      plan: () => '',
-      run: async (ctx) => {
-        ctx.recordUndo({attachments: ['front', 'back']})
-        throw new Error(`engine said: cannot disconnect ${target.id}`)
-      },
+    const halfway = stateChange('test.halfway', async (ctx) => {
+      ctx.recordUndo({attachments: ['front', 'back']})
+      throw new Error(`engine said: cannot disconnect ${target.id}`)
     })
     const {record} = await run(playbook([step('cut', halfway as never)]))
     expect(record.steps[0]).toMatchObject({status: 'failed', undo: {attachments: ['front', 'back']}})
