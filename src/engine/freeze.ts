@@ -65,8 +65,11 @@ async function unpause(run: FreezeRun): Promise<Omit<StepRecord, 'id' | 'uses' |
     return { status: 'succeeded', changed: true, note: 'unpaused: running as it was found' };
   } catch (error) {
     if (conflict(error, /is not paused/i)) return { status: 'succeeded', changed: false, note: 'already unpaused by someone else' };
-    const hint = error instanceof EngineError && error.notFound ? '' : `; run \`docker unpause ${run.target.name}\``;
-    return { status: 'failed', error: `${messageOf(error)}${hint}` };
+    if (error instanceof EngineError && error.notFound) return { status: 'failed', error: `${messageOf(error)}: the container is gone` };
+    // Only a container that is still paused needs the operator's hand; a stopped one has nothing to thaw.
+    const now = await run.engine.containers.inspect(run.target.id, AbortSignal.timeout(unpauseTimeoutMs)).catch(() => undefined);
+    if (now && !now.state.paused) return { status: 'succeeded', changed: false, note: `nothing to thaw: the container is ${now.state.status} now` };
+    return { status: 'failed', error: `${messageOf(error)}; it is still paused: run \`docker unpause ${run.target.name}\`` };
   }
 }
 
