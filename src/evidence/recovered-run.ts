@@ -195,8 +195,11 @@ function targetsFrom(input: RecoveredRunInput): TargetRecord[] {
   const names = [...(input.facts?.targets ?? [])];
   for (const name of [...(input.facts?.steps.keys() ?? []), ...input.inspects.keys()]) if (!names.includes(name)) names.push(name);
   return names.map((name) => {
-    const known = { ...input.facts?.targetDetails.get(name), ...input.inspects.get(name) };
-    return { id: known.id ?? '', name, image: known.image ?? '', status: 'aborted', steps: input.facts?.steps.get(name) ?? [] };
+    const logged = input.facts?.targetDetails.get(name);
+    const inspect = input.inspects.get(name);
+    const id = inspect?.id ?? logged?.id ?? '';
+    const image = logged?.image ?? inspect?.image ?? '';
+    return { id, name, image, status: 'aborted', steps: input.facts?.steps.get(name) ?? [] };
   });
 }
 
