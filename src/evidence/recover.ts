@@ -23,7 +23,7 @@ import { createRunMarker, findDebris, removeRunMarker, type DebrisFile, type Deb
 import { bagName, bundleFileName } from './naming.js';
 import { syncDirectory, writeSidecar } from './output.js';
 import { readPartialEntries, scanPartial, type CutEntry, type PartialScan } from './partial.js';
-import { readJournal, recoveredRunRecord, type JournalFacts, type RecoveryNote } from './recovered-run.js';
+import { artifactDoubts, readJournal, recoveredRunRecord, type JournalFacts, type RecoveryNote } from './recovered-run.js';
 import type { RunRecord } from './record.js';
 import { verifyBundle } from './verify.js';
 import { toolVersion } from '../version.js';
@@ -198,8 +198,12 @@ async function copyInto(writer: BundleWriter, sources: Sources, result: RecoverR
     note.journal = { file: journal.name, path: `data/${path}`, lines: facts.lines, unreadableLines: facts.unreadableLines };
   }
   const spooled = new Set(note.spools.map((s) => s.path.slice('data/'.length)));
+  const doubts = artifactDoubts(facts, writer.artifacts());
+  for (const artifact of Array.isArray(found.original?.artifacts) ? found.original.artifacts : []) {
+    if (artifact?.incomplete) doubts.set(artifact.path, artifact.incomplete);
+  }
   const artifacts = writer.artifacts().map(({ path, size, sha256, incomplete }) => {
-    const why = incomplete ?? (spooled.has(path) ? SPOOL_NOTE : undefined);
+    const why = incomplete ?? (spooled.has(path) ? SPOOL_NOTE : doubts.get(path));
     return { path, size, sha256, ...(why ? { incomplete: why } : {}) };
   });
   const newest = group.files.reduce((at, f) => (f.mtime > at ? f.mtime : at), new Date(0));

@@ -32,6 +32,8 @@ export interface JournalFacts {
   targets: string[];
   /** Steps that ended, by target name, in the order they ended. */
   steps: Map<string, StepRecord[]>;
+  /** Artifacts the run logged as written (`msg: 'artifact'`), by path under data/. */
+  artifacts: Map<string, { size?: number; sha256?: string; incomplete?: string }>;
   /** The status the run logged at its end, when it got that far. */
   ended?: { status: RunStatus; at: string };
   error?: string;
@@ -45,7 +47,7 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
 
 /** Reads a pino journal line by line; a line cut by the hard exit, or not JSON, is counted and skipped. */
 export async function readJournal(path: string): Promise<JournalFacts> {
-  const facts: JournalFacts = { lines: 0, unreadableLines: 0, targets: [], targetDetails: new Map(), steps: new Map() };
+  const facts: JournalFacts = { lines: 0, unreadableLines: 0, targets: [], targetDetails: new Map(), steps: new Map(), artifacts: new Map() };
   const retries = new Map<string, number>();
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   for await (const raw of lines) {
@@ -90,6 +92,9 @@ function takeLine(facts: JournalFacts, retries: Map<string, number>, line: Line)
     facts.ended = { status: line.status as RunStatus, at };
   } else if (msg === 'run failed') {
     facts.error = text(line.error);
+  } else if (msg === 'artifact' && text(line.artifact)) {
+    const size = typeof line.size === 'number' ? line.size : undefined;
+    facts.artifacts.set(text(line.artifact)!, { size, sha256: text(line.sha256), incomplete: text(line.incomplete) });
   } else if (msg === 'retrying' && target && step) {
     retries.set(`${target}\0${step}`, (retries.get(`${target}\0${step}`) ?? 0) + 1);
   } else if (target && step && msg === `${step} ${text(line.status)}` && STEP_STATUSES.has(text(line.status) ?? '')) {
@@ -124,6 +129,38 @@ function stepFromLine(line: Line, id: string, endedAt: string | undefined, attem
     ...(text(line.note) ? { note: text(line.note) } : {}),
     ...(text(line.error) ? { error: text(line.error) } : {}),
   };
+}
+
+// What each step type streams into the bundle. Such an entry can be whole in the tar and still hold
+// less than the stream: the writer completes an entry whose producer failed (entry.ts, direct.ts)
+// and says so only in the run.json the dead run never wrote.
+const STREAMED_BY: Record<string, RegExp> = {
+  'evidence.export': /^filesystem\.tar$/,
+  'evidence.files': /^files\.tar$/,
+  'evidence.logs': /^logs\.std(out|err)\.log$/,
+  'volume.backup': /^volumes\//,
+};
+
+/**
+ * Why a whole entry may still not be the whole artifact, by path under data/: the journal logged
+ * it as incomplete or with another hash, or (when the journal does not vouch for it) the step
+ * that streams it ended failed or aborted.
+ */
+export function artifactDoubts(facts: JournalFacts | undefined, artifacts: readonly { path: string; sha256: string }[]): Map<string, string> {
+  const doubts = new Map<string, string>();
+  if (!facts) return doubts;
+  for (const { path, sha256 } of artifacts) {
+    const logged = facts.artifacts.get(path);
+    if (logged?.incomplete) doubts.set(path, logged.incomplete);
+    else if (logged?.sha256 && logged.sha256 !== sha256) doubts.set(path, `the run logged sha256 ${logged.sha256} for it, the partial bundle holds ${sha256}`);
+    if (logged) continue;
+    const match = /^targets\/([^/]+)\/(.+)$/.exec(path);
+    if (!match) continue;
+    const steps = [...facts.steps].find(([name]) => name.replace(/[^A-Za-z0-9_.-]/g, '_') === match[1])?.[1] ?? [];
+    const step = steps.find((s) => (s.status === 'failed' || s.status === 'aborted') && STREAMED_BY[s.uses]?.test(match[2]!));
+    if (step) doubts.set(path, `written by step ${step.id} (${step.uses}), which ended ${step.status}: it may hold only part of the stream`);
+  }
+  return doubts;
 }
 
 export interface RecoveryNote {

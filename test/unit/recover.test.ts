@@ -233,6 +233,32 @@ describe('what a recovered bundle says', () => {
     expect(run.recovered.from.sort()).toEqual([`${original.bundle}.partial`, `.${original.bundle}.journal`, `.${original.bundle}.spool-0a1b2c3d4e5f`].sort());
   });
 
+  it('flags whole entries the journal casts doubt on: a streamed artifact of a step that aborted, a hash that differs', async () => {
+    const original = await writeOriginal('none');
+    const evidence = await debrisOf(original, Math.max(...original.entries.map((e) => e.end)), { partial: true, spool: false, journal: false });
+    const line = (fields: object) => JSON.stringify({ level: 30, time: '2025-03-04T05:06:09.000Z', run: 'run-1234', ...fields });
+    const top = original.hashes.get('data/targets/web-1/top.json');
+    await writeFile(
+      join(evidence, `.${original.bundle}.journal`),
+      [
+        line({ msg: 'artifact', artifact: 'targets/web-1/top.json', size: 27, sha256: top }),
+        line({ msg: 'artifact', artifact: 'targets/web-1/inspect.json', size: 1, sha256: 'f'.repeat(64) }),
+        line({ target: 'web-1', step: 'logs', uses: 'evidence.logs', status: 'succeeded', msg: 'logs succeeded' }),
+        line({ target: 'web-1', step: 'export', uses: 'evidence.export', status: 'aborted', msg: 'export aborted' }),
+      ].join('\n'),
+    );
+
+    const [result] = await recoverDebris([], evidence);
+
+    expect(result!.status, result!.message).toBe('recovered');
+    const doubts = Object.fromEntries((await runJson(result!.path!)).artifacts.map((a: { path: string; incomplete?: string }) => [a.path, a.incomplete]));
+    expect(doubts['targets/web-1/filesystem.tar']).toMatch(/step export \(evidence.export\), which ended aborted/);
+    expect(doubts['targets/web-1/inspect.json']).toMatch(/the run logged sha256 f{64}/);
+    expect(doubts['targets/web-1/top.json']).toBeUndefined();
+    expect(doubts['targets/web-1/logs.stdout.log']).toBeUndefined();
+    expect(doubts['targets/web-1/diff.json']).toBeUndefined();
+  });
+
   it('makes a bundle of a journal alone, when the run died before its partial held anything', async () => {
     const original = await writeOriginal('gzip');
     const evidence = await debrisOf(original, 0, { partial: false, spool: false, journal: true });
