@@ -3,9 +3,10 @@
  * then maybe one cut off (mid-header or mid-body); the gzip around it may end mid-member.
  *
  * Two passes. `scanPartial` reads the headers (and, gzipped, decompresses everything once) to
- * learn which entries are whole: only those are ever handed out, so a cut-off entry is never
- * copied, nor hashed as if its short body were the artifact. `readPartialEntries` then streams
- * the bodies of exactly those entries, in order.
+ * learn which entries are whole: only those are handed out as entries, so a cut-off entry is
+ * never passed off as whole. `readPartialEntries` then streams the bodies of exactly those
+ * entries, in order, and then, apart, the bytes the cut-off entry has (for the caller to keep
+ * under another name, flagged incomplete).
  *
  * Our writer never puts a zero block between entries, so the first zero block ends the bundle's
  * own entries: what follows is either the end-of-archive blocks or, in an uncompressed bundle, a
@@ -34,7 +35,11 @@ export interface CutEntry {
   size?: number;
   /** Bytes of its body the file holds. */
   present: number;
+  /** Where those bytes start in the tar. */
+  dataOffset?: number;
   reason: string;
+  /** Where the recovered bundle keeps those bytes, when it does. */
+  keptAs?: string;
 }
 
 export interface PartialScan {
@@ -221,7 +226,7 @@ async function readHeaders(cursor: Cursor, scan: PartialScan): Promise<void> {
     const dataOffset = cursor.offset;
     const present = await cursor.skip(size);
     if (present < size) {
-      scan.cutOff = { name, size, present, reason: `the file ends after ${present} of its ${size} bytes` };
+      scan.cutOff = { name, size, present, dataOffset, reason: `the file ends after ${present} of its ${size} bytes` };
       return;
     }
     await cursor.skip(padded(size) - size);
@@ -229,15 +234,28 @@ async function readHeaders(cursor: Cursor, scan: PartialScan): Promise<void> {
   }
 }
 
-/** End-of-archive blocks, or (when data follows) a direct entry whose header was never written. */
+/**
+ * End-of-archive blocks, or (when data follows) a direct entry whose header was never written: its
+ * zeroed placeholder is one block, or a few with a pax record, and its content (a tar or a log,
+ * never a whole zero block at its start) runs to the end of the file.
+ */
 async function endAtZeroBlock(cursor: Cursor, scan: PartialScan, at: number): Promise<void> {
-  let nonZero = 0;
-  for await (const chunk of cursor.stream(Number.MAX_SAFE_INTEGER)) if (nonZero === 0 && !isZero(chunk)) nonZero = 1;
-  if (nonZero === 0) return;
-  scan.cutOff = {
-    present: cursor.offset - at - BLOCK,
-    reason: `a large stream written straight into the tar from tar byte ${at} whose header was never written; its name and length are unknown`,
-  };
+  for (;;) {
+    const start = cursor.offset;
+    const block = await cursor.take(BLOCK);
+    if (block.length === 0 || (block.length === BLOCK && isZero(block))) {
+      if (block.length === 0) return;
+      continue;
+    }
+    const present = block.length + (await cursor.skip(Number.MAX_SAFE_INTEGER));
+    if (block.length < BLOCK && isZero(block) && present === block.length) return;
+    scan.cutOff = {
+      present,
+      dataOffset: start,
+      reason: `a large stream written straight into the tar at tar byte ${at}, whose header was never written; its name and length are unknown`,
+    };
+    return;
+  }
 }
 
 /** The whole entries of a scanned partial, in order; `visit` must read each body to its end (or not at all). */
@@ -245,6 +263,7 @@ export async function readPartialEntries(
   path: string,
   scan: PartialScan,
   visit: (entry: PartialEntry, body: AsyncIterable<Buffer>) => Promise<void>,
+  visitCut?: (cut: CutEntry, body: AsyncIterable<Buffer>) => Promise<void>,
 ): Promise<void> {
   const cursor = new Cursor(tarStream(path, scan.gzip)[Symbol.asyncIterator]());
   for (const entry of scan.entries) {
@@ -255,4 +274,9 @@ export async function readPartialEntries(
     // A visitor that left the body unread: skip what it left.
     await cursor.skip(start + entry.size - cursor.offset);
   }
+  const cut = scan.cutOff;
+  if (!visitCut || cut?.dataOffset === undefined || cut.present === 0) return;
+  await cursor.skip(cut.dataOffset - cursor.offset);
+  if (cursor.offset !== cut.dataOffset) throw new Error(`${path} changed since it was scanned: it ends before the cut-off entry`);
+  await visitCut(cut, cursor.stream(cut.present));
 }

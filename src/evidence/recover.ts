@@ -185,7 +185,7 @@ async function copyInto(writer: BundleWriter, sources: Sources, result: RecoverR
     spools: [],
     note: 'hashes were taken while this bundle was written from the debris: the run that died never wrote its manifest',
   };
-  const found = partial && scan ? await copyPartial(writer, partial.path, scan, note) : { inspects: new Map(), original: undefined };
+  const found = partial && scan ? await copyPartial(writer, partial.path, scan, note) : { inspects: new Map(), original: undefined, cutOff: new Map<string, CutEntry>() };
   for (const spool of group.files.filter((f) => f.kind === 'spool')) {
     const path = `recovered/spool-${spool.name.slice(spool.name.lastIndexOf('.spool-') + 7)}`;
     await writer.addStream(path, createReadStream(spool.path), { size: spool.size });
@@ -201,6 +201,11 @@ async function copyInto(writer: BundleWriter, sources: Sources, result: RecoverR
   const doubts = artifactDoubts(facts, writer.artifacts());
   for (const artifact of Array.isArray(found.original?.artifacts) ? found.original.artifacts : []) {
     if (artifact?.incomplete) doubts.set(artifact.path, artifact.incomplete);
+  }
+  for (const [path, cut] of found.cutOff) {
+    const meant = cut.name ? `it was meant to be ${cut.name.slice(cut.name.indexOf('/') + 1)}` : 'its name is unknown';
+    const of = cut.size === undefined ? '' : ` of ${cut.size}`;
+    doubts.set(path, `cut off by the hard exit: the first ${cut.present}${of} bytes; ${meant}`);
   }
   const artifacts = writer.artifacts().map(({ path, size, sha256, incomplete }) => {
     const why = incomplete ?? (spooled.has(path) ? SPOOL_NOTE : doubts.get(path));
@@ -218,8 +223,9 @@ async function copyPartial(
   path: string,
   scan: PartialScan,
   note: RecoveryNote,
-): Promise<{ inspects: Map<string, { id?: string; image?: string }>; original?: Partial<RunRecord> }> {
+): Promise<{ inspects: Map<string, { id?: string; image?: string }>; original?: Partial<RunRecord>; cutOff: Map<string, CutEntry> }> {
   const inspects = new Map<string, { id?: string; image?: string }>();
+  const cutOff = new Map<string, CutEntry>();
   let original: Partial<RunRecord> | undefined;
   await readPartialEntries(path, scan, async (entry, body) => {
     const rel = entry.name.slice(entry.name.indexOf('/') + 1);
@@ -242,8 +248,17 @@ async function copyPartial(
       await writer.addFile(dataRel, bytes);
     }
     note.entriesKept++;
+  }, async (cut, body) => {
+    // The bytes that made it, kept apart from the path the whole artifact would have had.
+    const rel = cut.name?.slice(cut.name.indexOf('/') + 1);
+    if (rel !== undefined && !rel.startsWith('data/')) return;
+    const keptAs = `recovered/cut-off/${rel ? rel.slice('data/'.length) : `unnamed-at-tar-byte-${cut.dataOffset}`}`;
+    await writer.addStream(keptAs, Readable.from(body), { size: cut.present });
+    const listed = note.entriesCutOff.find((c) => c === cut || (c.name === cut.name && c.dataOffset === cut.dataOffset));
+    if (listed) listed.keptAs = `data/${keptAs}`;
+    cutOff.set(keptAs, cut);
   });
-  return { inspects, original };
+  return { inspects, original, cutOff };
 }
 
 function rememberInspect(inspects: Map<string, { id?: string; image?: string }>, folder: string, doc: unknown): void {

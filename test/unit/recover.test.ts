@@ -130,8 +130,17 @@ describe('bundle recover on an uncompressed partial', () => {
     }
     expect(whole).toHaveLength(wholeCount);
     expect(result!.entriesKept).toBe(whole.length);
-    const cutEntry = original.entries.find((e) => e.header < cut && e.end > cut && cut - e.header >= 512);
-    if (cutEntry) expect(result!.entriesCutOff.map((c) => c.name)).toEqual([`${original.bundle.replace(/\.tar$/, '')}/${cutEntry.path}`]);
+    // The bytes of an entry cut in its body are kept apart, flagged, never under the entry's own path.
+    const cutEntry = original.entries.find((e) => e.header + 512 < cut && e.end > cut);
+    if (cutEntry) {
+      expect(result!.entriesCutOff.map((c) => c.name)).toEqual([`${original.bundle.replace(/\.tar$/, '')}/${cutEntry.path}`]);
+      const keptAs = cutEntry.path.replace(/^data\//, 'data/recovered/cut-off/');
+      expect(manifest.get(keptAs)).toBe(sha256(original.tar.subarray(cutEntry.header + 512, cut)));
+      const listed = (await runJson(result!.path!)).artifacts.find((a: { path: string }) => `data/${a.path}` === keptAs);
+      expect(listed.incomplete).toMatch(/^cut off by the hard exit: the first \d+ of \d+ bytes; it was meant to be data\/targets\/web-1\/filesystem.tar$/);
+    } else {
+      expect([...manifest.keys()].filter((p) => p.includes('cut-off'))).toEqual([]);
+    }
     const run = await runJson(result!.path!);
     expect(run.status).toBe('aborted');
     expect(run.recovered.entriesKept).toBe(whole.length);
@@ -152,9 +161,10 @@ describe('bundle recover on an uncompressed partial', () => {
     expect(result!.status, result!.message).toBe('recovered');
     expect((await verifyBundle(result!.path!)).ok).toBe(true);
     const manifest = await recoveredManifest(result!.path!);
-    expect([...manifest.keys()].sort()).toEqual(['data/run.json', ...original.entries.filter((e) => e.end <= before).map((e) => e.path)].sort());
-    expect(result!.entriesCutOff).toHaveLength(1);
-    expect(result!.entriesCutOff[0]!.reason).toMatch(/header was never written/);
+    const keptAs = `data/recovered/cut-off/unnamed-at-tar-byte-${before + 512}`;
+    expect([...manifest.keys()].sort()).toEqual(['data/run.json', keptAs, ...original.entries.filter((e) => e.end <= before).map((e) => e.path)].sort());
+    expect(manifest.get(keptAs)).toBe(sha256(inner));
+    expect(result!.entriesCutOff).toEqual([expect.objectContaining({ present: inner.length, keptAs, reason: expect.stringMatching(/header was never written/) })]);
     expect((await runJson(result!.path!)).forged).toBeUndefined();
   });
 });
@@ -162,7 +172,7 @@ describe('bundle recover on an uncompressed partial', () => {
 describe('bundle recover on a gzip partial', () => {
   it.each([
     ['cut inside the first gzip header', () => 5, 0],
-    ['cut in the middle of a gzip member', (raw: Buffer) => Math.floor(raw.length / 2), 3],
+    ['cut in the middle of a gzip member, inside the export', (raw: Buffer) => Math.floor(raw.length / 2), 3],
     ['cut in the last member\'s trailer', (raw: Buffer) => raw.length - 3, 5],
   ])('keeps the entries the gzip stream still yields whole, with their original hashes: %s', async (_case, at, wholeCount) => {
     const original = await writeOriginal('gzip');
@@ -183,6 +193,10 @@ describe('bundle recover on a gzip partial', () => {
       else expect(manifest.has(entry.path), `${entry.path} must be left out`).toBe(false);
     }
     expect(result!.entriesKept).toBe(whole.length);
+    const cutEntry = original.entries.find((e) => e.header + 512 < available && e.end > available);
+    const keptAs = cutEntry?.path.replace(/^data\//, 'data/recovered/cut-off/');
+    if (wholeCount === 3) expect(cutEntry?.path).toBe('data/targets/web-1/filesystem.tar');
+    if (cutEntry) expect(manifest.get(keptAs!)).toBe(sha256(original.tar.subarray(cutEntry.header + 512, available)));
     expect(result!.path!.endsWith('.tar.gz')).toBe(true);
     expect((await readdir(evidence)).sort()).toEqual([original.bundle, `${original.bundle}.sha256`]);
   });

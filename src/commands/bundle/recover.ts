@@ -9,7 +9,7 @@ export default class BundleRecover extends FirebreakCommand {
   static override summary = 'Finalise what a run that did not finish left behind into aborted bundles that verify.';
   static override description =
     'A second Ctrl-C, kill -9 or a crash leaves a <bundle>.partial, hidden spool files and the journal in the evidence folder. ' +
-    'This copies every whole entry of the partial (a cut-off entry is left out and listed), each spool file and the journal into ' +
+    'This copies every whole entry of the partial (the bytes of a cut-off entry go under data/recovered/cut-off/, flagged incomplete), each spool file and the journal into ' +
     'a new bundle with status aborted, verifies it, and only then removes the debris, printing every file it removes. ' +
     'Debris of a run that is still writing is left alone. Exit 0 when all was recovered, 1 when something was not, 2 on bad input.';
   static override examples = [
@@ -56,7 +56,8 @@ function renderResult(result: RecoverResult): string {
     for (const cut of result.entriesCutOff) {
       const what = cut.name ?? 'an entry with no header';
       const size = cut.size === undefined ? '' : ` of ${formatSize(cut.size)}`;
-      lines.push(`  left out ${what} (${formatSize(cut.present)}${size} present): ${cut.reason}`);
+      const fate = cut.keptAs ? `kept as ${cut.keptAs}, flagged incomplete` : 'left out';
+      lines.push(`  cut off: ${what} (${formatSize(cut.present)}${size} present), ${fate}: ${cut.reason}`);
     }
   }
   for (const removed of result.removed) lines.push(`  removed ${removed.path} (${formatSize(removed.size)})`);
