@@ -84,7 +84,7 @@ export async function findDebris(dir: string): Promise<DebrisGroup[]> {
   for (const name of names) {
     const found = classifyDebris(name);
     if (!found) continue;
-    const file = await describe(join(dir, name), name, found.kind);
+    const file = await debrisFile(join(dir, name), name, found.kind);
     if (!file) continue; // gone since readdir: its run just finished with it
     let group = groups.get(found.bundle);
     if (!group) groups.set(found.bundle, (group = { bundle: found.bundle, dir, files: [], size: 0, newest: file.mtime }));
@@ -99,7 +99,7 @@ export async function findDebris(dir: string): Promise<DebrisGroup[]> {
   return found.sort((a, b) => a.newest.getTime() - b.newest.getTime());
 }
 
-async function describe(path: string, name: string, kind: DebrisKind): Promise<DebrisFile | undefined> {
+async function debrisFile(path: string, name: string, kind: DebrisKind): Promise<DebrisFile | undefined> {
   const info = await stat(path).catch(() => undefined);
   if (!info) return undefined;
   if (kind === 'recovery' ? !info.isDirectory() : !info.isFile()) return undefined;
@@ -287,6 +287,18 @@ export function debrisWarning(groups: readonly DebrisGroup[], dir: string): stri
     `firebreak: WARNING: ${runs} that did not finish left ${formatSize(bytes)} of unfinalised evidence in ${dir} ` +
     `(partial bundles, spool files, journals): run \`firebreak bundle recover --evidence-dir ${dir}\` to turn it into verifiable bundles`
   );
+}
+
+/**
+ * The warning line for `dir`, for a run to print as it starts; never throws, because a look at old
+ * debris must not stop containment (an unusable folder is reported by whoever writes to it).
+ */
+export async function debrisWarningFor(dir: string): Promise<string | undefined> {
+  try {
+    return debrisWarning(await findDebris(dir), dir);
+  } catch {
+    return undefined;
+  }
 }
 
 export function formatSize(bytes: number): string {

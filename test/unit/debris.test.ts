@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { classifyDebris, createRunMarker, debrisWarning, findDebris, removeRunMarker, runMarkerPath } from '../../src/evidence/debris.js';
+import { classifyDebris, createRunMarker, debrisWarning, debrisWarningFor, findDebris, removeRunMarker, runMarkerPath } from '../../src/evidence/debris.js';
 import { useTempDirs } from './temp-dirs.js';
 
 const tempDir = useTempDirs('firebreak-debris-');
@@ -146,6 +146,13 @@ describe('the warning a run prints', () => {
     );
     expect(line).not.toContain('\n');
     expect(debrisWarning(groups.map((g) => ({ ...g, inProgress: 'running' })), dir)).toBeUndefined();
+  });
+
+  it('is one call for a run to make as it starts, and never fails it', async () => {
+    const dir = await folderWith({ [`${A}.partial`]: 10 });
+    expect(await debrisWarningFor(dir)).toMatch(/^firebreak: WARNING: 1 run that did not finish left 10 B /);
+    expect(await debrisWarningFor(join(dir, `${A}.partial`))).toBeUndefined();
+    expect(await debrisWarningFor(join(dir, 'missing'))).toBeUndefined();
   });
 
   it('classifies names as the writer makes them', () => {
