@@ -54,9 +54,8 @@ export abstract class FirebreakCommand extends Command {
         signal: controller.signal,
         ...options,
         progress: createProgress(progressModeFor(json)),
-        onWait: (message) => {
-          if (!json) process.stderr.write(`firebreak: ${message}\n`);
-        },
+        // On stderr even with --json: stdout holds the document, and a warning must still be seen.
+        onNotice: (message) => process.stderr.write(`${message}\n`),
         onTargets: (found) => {
           if (!json && found.length > 1) {
             process.stderr.write(`${found.length} containers matched: ${found.map((t) => t.name).join(', ')}\n`);

@@ -2,7 +2,7 @@ import type { TargetPlan, PlannedStep } from '../engine/plan.js';
 import type { RunOutcome } from '../engine/request.js';
 import type { StepRecord } from '../evidence/record.js';
 import { formatDuration } from '../duration.js';
-import { formatBytes } from '../steps/evidence.js';
+import { formatBytes } from '../bytes.js';
 import { visibleControls } from './terminal.js';
 
 /** The human result on stdout. Its last line always names the bundle and its SHA-256. */

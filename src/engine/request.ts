@@ -34,8 +34,8 @@ export interface RunRequest {
   progress: Progress;
   /** Asked after targets are resolved and planned, before anything changes; false stops the run. */
   confirm?: (targets: readonly Target[], plans: readonly TargetPlan[]) => Promise<boolean>;
-  /** Told when the run waits for another firebreak that is changing one of its containers. */
-  onWait?: (message: string) => void;
+  /** Told a line the operator must see before the run goes on (old debris, a wait for another firebreak). */
+  onNotice?: (message: string) => void;
   /** Told the targets as soon as they are known (before the prompt and the run). */
   onTargets?: (targets: readonly Target[], plans: readonly TargetPlan[]) => void;
 }

@@ -8,7 +8,8 @@ import type { RunStatus, TargetRecord } from '../evidence/record.js';
 import { EvidenceLostError, EvidenceStore, type StoredBundle } from '../evidence/store.js';
 import { Journal, createRunLogger } from '../log.js';
 import { renderRunMarkdown } from '../report/markdown.js';
-import type { ArtifactSink } from '../steps/types.js';
+import type { ArtifactRef, ArtifactSink } from '../steps/types.js';
+import { debrisWarningFor } from '../evidence/debris.js';
 import { compactTimestamp } from '../evidence/naming.js';
 import { loadPlaybook } from './loader.js';
 import { resolveParams } from './params.js';
@@ -59,9 +60,12 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
         playbook: playbook.name,
         waitMs: lockWaitMs,
         signal: request.signal,
-        onWait: (target, holder) => request.onWait?.(`${target.name}: waiting for another firebreak (${holder.playbook}, pid ${holder.pid}) to finish`),
+        onWait: (target, holder) => request.onNotice?.(`firebreak: ${target.name}: waiting for another firebreak (${holder.playbook}, pid ${holder.pid}) to finish`),
       })
     : async () => {};
+  // Leftovers of runs that died (a second Ctrl-C, kill -9) are evidence nobody has finalised yet.
+  const debris = await debrisWarningFor(request.evidenceDir);
+  if (debris) request.onNotice?.(debris);
   const who = operator();
   const store = await EvidenceStore.open({
     dir: request.evidenceDir,
@@ -74,7 +78,16 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   const journalPath = store.intendedPath && join(dirname(store.intendedPath), `.${basename(store.intendedPath)}.journal`);
   const journal = new Journal(journalPath);
   const log = createRunLogger({ journal, level: request.logLevel, base: { run: runId, incident } });
-  log.info({ playbook: playbook.name, params, targets: targets.map((t) => t.name), operator: who }, 'run started');
+  log.info(
+    {
+      playbook: { name: playbook.name, source: playbook.source, description: playbook.description },
+      params,
+      targets: targets.map(({ id, name, image }) => ({ id, name, image })),
+      engine: { endpoint: engine.endpoint.label, version: version.version, apiVersion: version.apiVersion },
+      operator: who,
+    },
+    'run started',
+  );
   if (store.problem) log.error({ evidenceDir: request.evidenceDir, error: store.problem }, 'evidence folder cannot take the bundle; keeping evidence in memory');
 
   let records: TargetRecord[] = [];
@@ -84,7 +97,9 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   try {
     records = await request.progress.runTargets(targets, request.concurrency, (target, hooks) => {
       const targetLog = log.child({ target: target.name });
-      const sink = keepInspect(artifactSink(store, target), (doc) => inspects.set(target.id, doc));
+      // Each artifact's hash goes into the journal as it is stored: what `bundle recover` checks a cut-off bundle against.
+      const stored = (ref: ArtifactRef) => targetLog.info({ artifact: ref.path, size: ref.size, sha256: ref.sha256 }, 'artifact');
+      const sink = keepInspect(artifactSink(store, target, stored), (doc) => inspects.set(target.id, doc));
       return withFreeze(request.freeze, { engine, target, hooks, signal: request.signal, log: targetLog }, () =>
         runTarget({ engine, target, playbook, params, incident, runId, runStartedAt: startedAt, evidenceDir: request.evidenceDir, signal: request.signal, log: targetLog, artifacts: sink, hooks }),
       );

@@ -13,7 +13,7 @@
 import { link, open, readFile, readdir, readlink, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { binaryScale } from '../bytes.js';
+import { formatBytes } from '../bytes.js';
 import { UsageError } from '../errors.js';
 
 export type DebrisKind = 'partial' | 'journal' | 'spool' | 'marker' | 'recovery';
@@ -284,7 +284,7 @@ export function debrisWarning(groups: readonly DebrisGroup[], dir: string): stri
   const bytes = left.reduce((sum, g) => sum + g.size, 0);
   const runs = left.length === 1 ? '1 run' : `${left.length} runs`;
   return (
-    `firebreak: WARNING: ${runs} that did not finish left ${formatSize(bytes)} of unfinalised evidence in ${dir} ` +
+    `firebreak: WARNING: ${runs} that did not finish left ${formatBytes(bytes)} of unfinalised evidence in ${dir} ` +
     `(partial bundles, spool files, journals): run \`firebreak bundle recover --evidence-dir ${dir}\` to turn it into verifiable bundles`
   );
 }
@@ -301,7 +301,3 @@ export async function debrisWarningFor(dir: string): Promise<string | undefined>
   }
 }
 
-export function formatSize(bytes: number): string {
-  const { value, unit } = binaryScale(bytes);
-  return unit === 'B' ? `${value} B` : `${value.toFixed(1)} ${unit}`;
-}

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { UsageError, messageOf } from '../errors.js';
 import { BundleWriter, type ArtifactRecord, type BundleOptions, type FinishedBundle } from './bundle.js';
+import { createRunMarker, removeRunMarker } from './debris.js';
 import { freeBytes, prepareEvidenceFolder } from './folder.js';
 
 /** What the memory reserve holds at most: far above a containment run's small artifacts. */
@@ -74,11 +75,16 @@ export class EvidenceStore {
 
   /** Opens the bundle in the evidence folder; a folder that cannot take it only switches to memory. */
   static async open(opts: StoreOptions): Promise<EvidenceStore> {
+    let writer: BundleWriter;
     try {
-      return new EvidenceStore(opts, await BundleWriter.open(opts), undefined);
+      writer = await BundleWriter.open(opts);
     } catch (error) {
       return new EvidenceStore(opts, undefined, error);
     }
+    // Tells `bundle recover` and later runs that this partial file has a live writer. A marker that
+    // cannot be written (a full disk) only makes them judge by /proc instead.
+    await createRunMarker(writer.path).catch(() => undefined);
+    return new EvidenceStore(opts, writer, undefined);
   }
 
   /** The bundle's path in the evidence folder (undefined when it could not even be opened there). */
@@ -139,6 +145,14 @@ export class EvidenceStore {
 
   /** Finishes the bundle in the evidence folder, or else in the fallback folder from memory. */
   async finalize(): Promise<StoredBundle> {
+    try {
+      return await this.finalizeSomewhere();
+    } finally {
+      if (this.writer) await removeRunMarker(this.writer.path).catch(() => undefined);
+    }
+  }
+
+  private async finalizeSomewhere(): Promise<StoredBundle> {
     if (this.failure === undefined) {
       try {
         return await this.writer!.finalize();

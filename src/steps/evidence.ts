@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { binaryScale } from '../bytes.js';
+import { formatBytes } from '../bytes.js';
 import { EngineError } from '../errors.js';
 import { defineStep } from './types.js';
 
@@ -130,7 +130,4 @@ export const imageStep = defineStep({
   },
 });
 
-export function formatBytes(bytes: number): string {
-  const { value, unit } = binaryScale(bytes);
-  return unit === 'B' ? `${value} B` : `${value.toFixed(1)} ${unit}`;
-}
+export { formatBytes };

@@ -2,7 +2,7 @@ import { Args } from '@oclif/core';
 import { FirebreakCommand } from '../../cli/base.js';
 import { runFlags } from '../../cli/flags.js';
 import { ExitCode } from '../../errors.js';
-import { formatSize } from '../../evidence/debris.js';
+import { formatBytes } from '../../bytes.js';
 import { recoverDebris, type RecoverResult } from '../../evidence/recover.js';
 
 export default class BundleRecover extends FirebreakCommand {
@@ -55,12 +55,12 @@ function renderResult(result: RecoverResult): string {
     lines.push(`${verb} ${from}: ${parts.join(', ')}; bundle verified`);
     for (const cut of result.entriesCutOff) {
       const what = cut.name ?? 'an entry with no header';
-      const size = cut.size === undefined ? '' : ` of ${formatSize(cut.size)}`;
+      const size = cut.size === undefined ? '' : ` of ${formatBytes(cut.size)}`;
       const fate = cut.keptAs ? `kept as ${cut.keptAs}, flagged incomplete` : 'left out';
-      lines.push(`  cut off: ${what} (${formatSize(cut.present)}${size} present), ${fate}: ${cut.reason}`);
+      lines.push(`  cut off: ${what} (${formatBytes(cut.present)}${size} present), ${fate}: ${cut.reason}`);
     }
   }
-  for (const removed of result.removed) lines.push(`  removed ${removed.path} (${formatSize(removed.size)})`);
+  for (const removed of result.removed) lines.push(`  removed ${removed.path} (${formatBytes(removed.size)})`);
   for (const kept of result.kept) lines.push(`  kept ${kept.path}: ${kept.reason}`);
   if (result.path && result.sha256) lines.push(`bundle ${result.path} sha256 ${result.sha256}`);
   return `${lines.join('\n')}\n`;
