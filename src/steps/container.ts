@@ -80,7 +80,7 @@ export const stopStep = defineStep({
     const before = await inspect(ctx);
     const policy = keep && before.restartPolicy.name !== 'no' ? before.restartPolicy : undefined;
     // Policy first: a container that dies between the two calls must not be restarted by it.
-    if (policy) await ctx.engine.containers.setRestartPolicy(ctx.target.id, { name: 'no', maximumRetryCount: 0 });
+    if (policy) await ctx.engine.containers.setRestartPolicy(ctx.target.id, { name: 'no', maximumRetryCount: 0 }, ctx.signal);
     const policyNote = policy ? `; restart policy ${policy.name} -> no` : '';
     const undo: StateUndo = {
       previous: stoppedStatuses.has(before.state.status) ? 'stopped' : before.state.paused ? 'paused' : 'running',
@@ -174,7 +174,7 @@ export const commitStep = defineStep({
     if (earlier) {
       return { changed: false, outputs: { image: earlier }, note: `already committed as ${short(earlier)} (the container has not run since)` };
     }
-    const image = await ctx.engine.containers.commit(ctx.target.id, {
+    const commit = {
       comment: comment ?? `firebreak: filesystem of ${details.name} preserved for incident ${ctx.incident}`,
       pause,
       labels: {
@@ -184,7 +184,8 @@ export const commitStep = defineStep({
         'firebreak.container-name': details.name,
         'firebreak.run': ctx.runId,
       },
-    });
+    };
+    const image = await ctx.engine.containers.commit(ctx.target.id, commit, ctx.signal);
     const undo: CommitUndo = { image };
     return { changed: true, undo, outputs: { image }, note: `committed as ${short(image)}` };
   },
@@ -198,12 +199,13 @@ export const commitStep = defineStep({
  */
 async function unchangedCommit(ctx: StepContext, details: ContainerDetails): Promise<string | undefined> {
   if (details.state.running || details.state.paused || details.state.restarting) return undefined;
-  const [newest] = await ctx.engine.images.list({
-    label: [`firebreak.container=${details.id}`, `firebreak.incident=${ctx.incident}`],
-  });
+  const [newest] = await ctx.engine.images.list(
+    { label: [`firebreak.container=${details.id}`, `firebreak.incident=${ctx.incident}`] },
+    ctx.signal,
+  );
   if (!newest) return undefined;
   // The list gives whole seconds; the image's own inspect has the nanoseconds to compare with FinishedAt.
-  const created = Date.parse(((await ctx.engine.images.inspect(newest.id)) as { Created: string }).Created);
+  const created = Date.parse((await ctx.engine.images.inspect(newest.id, ctx.signal)).created);
   const finished = details.state.finishedAt ? Date.parse(details.state.finishedAt) : 0;
   return created > finished ? newest.id : undefined;
 }
