@@ -14,6 +14,8 @@ import { defineStep, type StepContext } from './types.js';
 export interface StateUndo {
   previous: 'running' | 'paused' | 'stopped';
   restartPolicy?: RestartPolicy;
+  /** A stop of a paused container thawed it first, so that it could honour SIGTERM. */
+  unpaused?: boolean;
 }
 
 const noInput = z.object({}).strict();
@@ -94,8 +96,14 @@ export const stopStep = defineStep({
         note: `already stopped (${before.state.status}, exit code ${before.state.exitCode})${policyNote}`,
       };
     }
+    // A frozen process cannot run its SIGTERM handler: stopped while paused, it would sit out the
+    // whole grace and die by SIGKILL, whatever it would have done. Thawed first, it stops as asked.
+    // It runs for the moment between the two calls, which SIGTERM would give it anyway.
+    if (before.state.paused) {
+      await tolerate(/is not paused/i, () => ctx.engine.containers.unpause(ctx.target.id, ctx.signal));
+      undo.unpaused = true;
+    }
     const started = Date.now();
-    // A paused container stops too: the engine thaws it to deliver the signal.
     await tolerate(/already stopped|not running/i, () =>
       withKillMargin(ctx, grace, (signal) => ctx.engine.containers.stop(ctx.target.id, grace, signal)),
     );
@@ -107,6 +115,7 @@ export const stopStep = defineStep({
       undo,
       outputs: { 'exit-code': after.state.exitCode, status: after.state.status },
       note:
+        (undo.unpaused ? 'unpaused (it was paused), then ' : '') +
         `stopped in ${formatDuration(elapsed)}, exit code ${after.state.exitCode}` +
         (killed ? ` (SIGKILL: still running ${grace}s after SIGTERM)` : '') +
         policyNote,
