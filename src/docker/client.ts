@@ -11,7 +11,27 @@ import { checkAnswer, type AnswerShape, type CheckedAnswer } from './shape.js';
  */
 export async function createDockerode(endpoint: Endpoint): Promise<Dockerode> {
   const { default: Docker } = await import('dockerode');
+  if (endpoint.options.protocol === 'ssh') quietSshUrlWarning();
   return new Docker(endpoint.options as Dockerode.DockerOptions);
+}
+
+let quieted = false;
+
+/**
+ * docker-modem builds each ssh request's URL as "ssh:HOST:PORT/..." and hands it to Node's
+ * url.resolve, which warns (DEP0170) on stderr that it is invalid. The URL is never used, the ssh
+ * agent makes the connection; the warning would only bury the one line that matters. Only that
+ * warning is dropped.
+ */
+function quietSshUrlWarning(): void {
+  if (quieted) return;
+  quieted = true;
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : warning.message;
+    if (/^The URL ssh:/.test(text)) return;
+    emit(warning, ...rest);
+  }) as typeof process.emitWarning;
 }
 
 /** One Engine API call: what it does, the request it sends, and the signal that aborts it. */

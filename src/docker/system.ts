@@ -13,7 +13,7 @@ const versionAnswer = answer(
 const infoAnswer = answer('a Docker info document', z.looseObject({ NCPU: z.number(), MemTotal: z.number() }));
 
 /** /version answers in milliseconds; it is also the first thing asked, so an address that swallows requests ends here. */
-const identifyDeadlineMs = 30_000;
+const identifyDeadlineMs = 15_000;
 
 export class SystemClient {
   constructor(
