@@ -26,9 +26,21 @@ export class UsageError extends FirebreakError {
   override readonly exitCode = ExitCode.usage;
 }
 
-/** The Docker engine could not be reached, or refused us (permissions, TLS). */
+/** What decides whether a failed call is worth a second try; src/docker/errors.ts fills it in. */
+export interface EngineErrorOptions {
+  cause?: unknown;
+  /** false when a second try cannot succeed (no such object, a bad request, forbidden); default true. */
+  retryable?: boolean;
+}
+
+/** The Docker engine could not be reached, or refused us (permissions, TLS), or is not a Docker engine. */
 export class EngineUnreachableError extends FirebreakError {
   override readonly exitCode = ExitCode.engineUnreachable;
+  readonly retryable: boolean;
+  constructor(message: string, options: EngineErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.retryable = options.retryable ?? true;
+  }
 }
 
 /** No container matched the targets given. */
@@ -48,13 +60,15 @@ export class InterruptedError extends FirebreakError {
 
 /** A Docker API call failed for a reason other than reachability; the engine's message is kept. */
 export class EngineError extends FirebreakError {
+  readonly retryable: boolean;
   constructor(
     message: string,
     readonly statusCode: number | undefined,
     readonly engineMessage: string,
-    options?: { cause?: unknown },
+    options: EngineErrorOptions = {},
   ) {
-    super(message, options);
+    super(message, { cause: options.cause });
+    this.retryable = options.retryable ?? true;
   }
   get notFound(): boolean {
     return this.statusCode === 404;
@@ -76,6 +90,17 @@ export class StepError extends FirebreakError {
 export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof FirebreakError) return error.exitCode;
   return ExitCode.stepFailed;
+}
+
+/**
+ * Whether a second try can succeed. An error says so itself (`retryable: false`), or through the
+ * error it wraps: a step that adds context to an engine error keeps the engine error's verdict.
+ */
+export function isRetryable(error: unknown): boolean {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { retryable?: unknown }).retryable === false) return false;
+  }
+  return true;
 }
 
 export function messageOf(error: unknown): string {

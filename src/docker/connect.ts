@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { parseEngineAddress, type EngineAddress } from './address.js';
 
 /** How to reach an engine, in the shape dockerode's modem takes. Built from --host or the environment. */
 export interface Endpoint {
@@ -15,56 +17,66 @@ export interface Endpoint {
     ca?: Buffer;
     cert?: Buffer;
     key?: Buffer;
-    sshOptions?: { agent?: string };
+    sshOptions?: { agent?: string; readyTimeout?: number };
     timeout?: number;
   };
 }
 
 const defaultSocket = '/var/run/docker.sock';
 
+/** ssh2 waits 20 s for a handshake by default; a host that accepts and then says nothing is down. */
+const sshHandshakeMs = 10_000;
+
 /**
- * Resolve the engine address: --host wins, then DOCKER_HOST, then the local socket.
+ * Resolve the engine address: --host wins, then DOCKER_HOST, then the local socket. A --host that
+ * is given is used or refused (exit 2), never replaced: not by DOCKER_HOST, not by the local
+ * socket, not even when it is empty. An empty DOCKER_HOST counts as unset, as for the docker CLI.
  * TLS follows the docker CLI: DOCKER_TLS_VERIFY=1 (or port 2376) means https, certificates from DOCKER_CERT_PATH.
  */
 export function resolveEndpoint(host: string | undefined, env: NodeJS.ProcessEnv = process.env): Endpoint {
-  const address = host?.trim() || env.DOCKER_HOST?.trim() || `unix://${defaultSocket}`;
-  if (address.startsWith('unix://')) {
-    const socketPath = address.slice('unix://'.length) || defaultSocket;
-    return { label: `unix://${socketPath}`, options: { socketPath } };
-  }
-  if (address.startsWith('/')) return { label: `unix://${address}`, options: { socketPath: address } };
+  if (host !== undefined) return endpointOf(parseEngineAddress(host, '--host'), env);
+  if (env.DOCKER_HOST?.trim()) return endpointOf(parseEngineAddress(env.DOCKER_HOST, 'DOCKER_HOST'), env);
+  return { label: `unix://${defaultSocket}`, options: { socketPath: defaultSocket } };
+}
 
-  let url: URL;
-  try {
-    url = new URL(address.includes('://') ? address : `tcp://${address}`);
-  } catch {
-    throw new UsageError(`--host "${address}" is not an engine address; use unix:///path, tcp://HOST:PORT or ssh://USER@HOST`);
-  }
-  if (url.protocol === 'ssh:') {
+function endpointOf(address: EngineAddress, env: NodeJS.ProcessEnv): Endpoint {
+  if (address.kind === 'unix') return { label: `unix://${address.path}`, options: { socketPath: address.path } };
+  const hostPart = address.host.includes(':') ? `[${address.host}]` : address.host;
+  if (address.kind === 'ssh') {
+    const port = address.port ?? 22;
+    // As ssh itself does: no user in the address means the local user's name.
+    const username = address.user ?? localUser(env);
     return {
-      label: `ssh://${url.username ? `${url.username}@` : ''}${url.hostname}`,
+      label: `ssh://${username}@${hostPart}${port === 22 ? '' : `:${port}`}`,
       options: {
         protocol: 'ssh',
-        host: url.hostname,
-        port: url.port ? Number(url.port) : 22,
-        username: url.username || undefined,
-        sshOptions: { agent: env.SSH_AUTH_SOCK },
+        host: address.host,
+        port,
+        username,
+        sshOptions: { agent: env.SSH_AUTH_SOCK, readyTimeout: sshHandshakeMs },
       },
     };
   }
-  if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`--host "${address}": unsupported scheme ${url.protocol}; use unix://, tcp:// or ssh://`);
-  }
   // As the docker CLI: any non-empty DOCKER_TLS_VERIFY turns TLS on, and so does port 2376.
-  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 2376 : 2375;
-  const tls = url.protocol === 'https:' || Boolean(env.DOCKER_TLS_VERIFY) || port === 2376;
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const options: Endpoint['options'] = { host: hostname, port, protocol: tls ? 'https' : 'http' };
+  const port = address.port ?? (address.scheme === 'https' ? 2376 : 2375);
+  const tls = address.scheme === 'https' || Boolean(env.DOCKER_TLS_VERIFY) || port === 2376;
+  const options: Endpoint['options'] = { host: address.host, port, protocol: tls ? 'https' : 'http' };
   const certPath = env.DOCKER_CERT_PATH || (env.HOME ? join(env.HOME, '.docker') : '');
   if (tls && certPath && (env.DOCKER_CERT_PATH || existsSync(join(certPath, 'ca.pem')))) {
     Object.assign(options, readTlsFiles(certPath));
   }
-  return { label: `tcp://${url.hostname}:${port}${tls ? ' (TLS)' : ''}`, options };
+  return { label: `tcp://${hostPart}:${port}${tls ? ' (TLS)' : ''}`, options };
+}
+
+function localUser(env: NodeJS.ProcessEnv): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // No passwd entry for this uid (a container with an arbitrary uid).
+    const name = env.USER || env.LOGNAME;
+    if (name) return name;
+    throw new UsageError('ssh:// address without a user, and this process has no user name: give ssh://USER@HOST');
+  }
 }
 
 function readTlsFiles(certPath: string): Pick<Endpoint['options'], 'ca' | 'cert' | 'key'> {

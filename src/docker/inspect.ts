@@ -1,52 +1,73 @@
+import { z } from 'zod';
+import { answer } from './shape.js';
 import type { ContainerDetails, ContainerState, Mount, NetworkAttachment } from './types.js';
 
-/** The Engine API's inspect document, reduced to our own ContainerDetails; the raw document rides along for the bundle. */
+/**
+ * The Engine API's inspect document, reduced to our own ContainerDetails; the raw document rides
+ * along for the bundle. The schema holds only the fields read below: what toDetails needs to exist
+ * is required, what it defaults is optional (and may be null, as the engine writes it).
+ */
 
-interface RawInspect {
-  Id: string;
-  Name: string;
-  Image: string;
-  Config: { Image: string; Tty?: boolean; Labels?: Record<string, string> | null; Healthcheck?: { Test?: string[] } };
-  State: {
-    Status: string;
-    Running: boolean;
-    Paused: boolean;
-    Restarting: boolean;
-    ExitCode: number;
-    OOMKilled: boolean;
-    StartedAt?: string;
-    FinishedAt?: string;
-    Health?: { Status: string };
-  };
-  RestartCount: number;
-  HostConfig: {
-    NetworkMode: string;
-    NanoCpus?: number;
-    CpuShares?: number;
-    Memory?: number;
-    MemorySwap?: number;
-    PidsLimit?: number | null;
-    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
-  };
-  Mounts?: Array<{ Type: string; Name?: string; Source: string; Destination: string; RW: boolean }> | null;
-  NetworkSettings: {
-    Networks?: Record<
-      string,
-      {
-        NetworkID: string;
-        Aliases?: string[] | null;
-        Links?: string[] | null;
-        IPAddress?: string;
-        GlobalIPv6Address?: string;
-        MacAddress?: string;
-        IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null;
-      }
-    >;
-  };
-}
+const labels = z.record(z.string(), z.string()).nullish();
+const text = z.string().nullish();
 
-export function toDetails(raw: unknown): ContainerDetails {
-  const c = raw as RawInspect;
+const inspectSchema = z.looseObject({
+  Id: z.string(),
+  Name: z.string(),
+  Image: z.string(),
+  Config: z.looseObject({
+    Image: z.string(),
+    Tty: z.boolean().nullish(),
+    Labels: labels,
+    Healthcheck: z.looseObject({ Test: z.array(z.string()).nullish() }).nullish(),
+  }),
+  State: z.looseObject({
+    Status: z.string(),
+    Running: z.boolean(),
+    Paused: z.boolean(),
+    Restarting: z.boolean(),
+    ExitCode: z.number(),
+    OOMKilled: z.boolean(),
+    StartedAt: text,
+    FinishedAt: text,
+    Health: z.looseObject({ Status: z.string() }).nullish(),
+  }),
+  RestartCount: z.number().nullish(),
+  HostConfig: z.looseObject({
+    NetworkMode: z.string(),
+    NanoCpus: z.number().nullish(),
+    CpuShares: z.number().nullish(),
+    Memory: z.number().nullish(),
+    MemorySwap: z.number().nullish(),
+    PidsLimit: z.number().nullish(),
+    RestartPolicy: z.looseObject({ Name: text, MaximumRetryCount: z.number().nullish() }).nullish(),
+  }),
+  Mounts: z
+    .array(z.looseObject({ Type: z.string(), Name: text, Source: z.string(), Destination: z.string(), RW: z.boolean() }))
+    .nullish(),
+  NetworkSettings: z.looseObject({
+    Networks: z
+      .record(
+        z.string(),
+        z.looseObject({
+          NetworkID: z.string(),
+          Aliases: z.array(z.string()).nullish(),
+          Links: z.array(z.string()).nullish(),
+          IPAddress: text,
+          GlobalIPv6Address: text,
+          MacAddress: text,
+          IPAMConfig: z.looseObject({ IPv4Address: text, IPv6Address: text }).nullish(),
+        }),
+      )
+      .nullish(),
+  }),
+});
+
+export const inspectAnswer = answer('a container inspect document', inspectSchema);
+
+type RawInspect = z.output<typeof inspectSchema>;
+
+export function toDetails(c: RawInspect, raw: unknown): ContainerDetails {
   const name = c.Name.replace(/^\//, '');
   const shortId = c.Id.slice(0, 12);
   const networks: NetworkAttachment[] = Object.entries(c.NetworkSettings.Networks ?? {}).map(([network, n]) => ({
@@ -67,9 +88,9 @@ export function toDetails(raw: unknown): ContainerDetails {
     restarting: c.State.Restarting,
     exitCode: c.State.ExitCode,
     health: c.State.Health?.Status,
-    restartCount: c.RestartCount,
-    startedAt: c.State.StartedAt,
-    finishedAt: c.State.FinishedAt,
+    restartCount: c.RestartCount ?? 0,
+    startedAt: c.State.StartedAt ?? undefined,
+    finishedAt: c.State.FinishedAt ?? undefined,
     oomKilled: c.State.OOMKilled,
   };
   const test = c.Config.Healthcheck?.Test ?? [];

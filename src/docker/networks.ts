@@ -1,6 +1,19 @@
 import type Dockerode from 'dockerode';
-import type { Call } from './client.js';
+import { z } from 'zod';
+import { shortRef, signalOption, type Call } from './client.js';
+import { answer } from './shape.js';
 import type { NetworkAttachment, NetworkDetails } from './types.js';
+
+const inspectAnswer = answer(
+  'a network inspect document',
+  z.looseObject({
+    Id: z.string(),
+    Name: z.string(),
+    Driver: z.string(),
+    Internal: z.boolean().nullish(),
+    IPAM: z.looseObject({ Config: z.array(z.looseObject({ Subnet: z.string().nullish() })).nullish() }).nullish(),
+  }),
+);
 
 export class NetworkClient {
   constructor(
@@ -8,29 +21,38 @@ export class NetworkClient {
     private readonly call: Call,
   ) {}
 
-  async inspect(idOrName: string): Promise<NetworkDetails> {
-    const raw = (await this.call.run(`inspect network ${idOrName}`, () =>
-      this.docker.getNetwork(idOrName).inspect(),
-    )) as {
-      Id: string;
-      Name: string;
-      Driver: string;
-      Internal: boolean;
-      IPAM?: { Config?: Array<{ Subnet?: string }> | null };
-    };
+  // dockerode's network inspect does not pass the abort signal on: this dials the modem itself.
+  async inspect(idOrName: string, signal?: AbortSignal): Promise<NetworkDetails> {
+    const ask = { what: `inspect network ${shortRef(idOrName)}`, request: `GET /networks/${shortRef(idOrName)}`, signal };
+    const { value } = await this.call.json(ask, inspectAnswer, (s) =>
+      this.call.dial(
+        this.docker,
+        {
+          method: 'GET',
+          path: `/networks/${encodeURIComponent(idOrName)}`,
+          statusCodes: { 200: true, 404: 'no such network', 500: 'server error' },
+        },
+        s,
+      ),
+    );
     return {
-      id: raw.Id,
-      name: raw.Name,
-      driver: raw.Driver,
-      internal: raw.Internal,
-      subnets: (raw.IPAM?.Config ?? []).map((c) => c.Subnet ?? '').filter(Boolean),
+      id: value.Id,
+      name: value.Name,
+      driver: value.Driver,
+      internal: value.Internal ?? false,
+      subnets: (value.IPAM?.Config ?? []).map((c) => c.Subnet ?? '').filter(Boolean),
     };
   }
 
-  async disconnect(network: string, container: string): Promise<void> {
-    await this.call.run(`disconnect ${container} from ${network}`, () =>
+  async disconnect(network: string, container: string, signal?: AbortSignal): Promise<void> {
+    const ask = {
+      what: `disconnect ${shortRef(container)} from ${shortRef(network)}`,
+      request: `POST /networks/${shortRef(network)}/disconnect`,
+      signal,
+    };
+    await this.call.run(ask, (s) =>
       // Force: a container that is restarting or whose endpoint is half gone must still be cut off.
-      this.docker.getNetwork(network).disconnect({ Container: container, Force: true }),
+      this.docker.getNetwork(network).disconnect({ Container: container, Force: true, ...signalOption(s) }),
     );
   }
 
@@ -38,7 +60,7 @@ export class NetworkClient {
    * Reconnect with the recorded aliases; the recorded addresses only when `withAddress`,
    * because the engine refuses a chosen address on a network without a user-configured subnet.
    */
-  async connect(container: string, attachment: NetworkAttachment, withAddress: boolean): Promise<void> {
+  async connect(container: string, attachment: NetworkAttachment, withAddress: boolean, signal?: AbortSignal): Promise<void> {
     const endpoint: Record<string, unknown> = { Aliases: attachment.aliases };
     if (withAddress && (attachment.ipv4 || attachment.ipv6)) {
       endpoint.IPAMConfig = {
@@ -47,11 +69,14 @@ export class NetworkClient {
       };
     }
     if (attachment.links?.length) endpoint.Links = attachment.links;
-    await this.call.run(`connect ${container} to ${attachment.network}`, () =>
-      this.docker.getNetwork(attachment.networkId || attachment.network).connect({
-        Container: container,
-        EndpointConfig: endpoint,
-      }),
+    const network = attachment.networkId || attachment.network;
+    const ask = {
+      what: `connect ${shortRef(container)} to ${attachment.network}`,
+      request: `POST /networks/${shortRef(network)}/connect`,
+      signal,
+    };
+    await this.call.run(ask, (s) =>
+      this.docker.getNetwork(network).connect({ Container: container, EndpointConfig: endpoint, ...signalOption(s) }),
     );
   }
 }

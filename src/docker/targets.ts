@@ -27,17 +27,34 @@ export function parseFilters(flags: readonly string[]): Record<string, string[]>
 export async function resolveTargets(
   engine: Engine,
   request: { references: readonly string[]; filters: Record<string, string[]> },
+  signal?: AbortSignal,
+): Promise<Target[]> {
+  try {
+    return await findTargets(engine, request, signal);
+  } catch (error) {
+    // The engine's identity may be why: an address that is no Docker engine answers a list with
+    // something odd, or an empty one, and "not a Docker engine" (exit 3) is the truer answer
+    // than a failed list or "no container matches". A real engine has answered /version long ago.
+    await engine.version();
+    throw error;
+  }
+}
+
+async function findTargets(
+  engine: Engine,
+  request: { references: readonly string[]; filters: Record<string, string[]> },
+  signal?: AbortSignal,
 ): Promise<Target[]> {
   const found = new Map<string, Target>();
   if (request.references.length > 0) {
-    const all = await engine.containers.list({}, true);
+    const all = await engine.containers.list({}, true, signal);
     for (const reference of request.references) {
       const match = matchReference(all, reference);
       found.set(match.id, match);
     }
   }
   if (Object.keys(request.filters).length > 0) {
-    const rows = await engine.containers.list(request.filters, true);
+    const rows = await engine.containers.list(request.filters, true, signal);
     if (rows.length === 0) throw new NoTargetError(`no container matches the filters ${describeFilters(request.filters)}`);
     for (const row of rows) found.set(row.id, toTarget(row));
   }

@@ -1,4 +1,5 @@
 import { parseDuration } from '../duration.js';
+import { isRetryable } from '../errors.js';
 import type { RetryPolicy } from './schema.js';
 
 /** Delay before attempt `attempt + 1` (attempt counts from 1), in milliseconds. */
@@ -27,7 +28,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * Run `attempt` until it succeeds or the policy's attempts are spent. Abort (Ctrl-C) is never
- * retried; a step's own timeout is, since a slow engine call is often a transient one.
+ * retried; a step's own timeout is, since a slow engine call is often a transient one. An error
+ * that cannot succeed a second time (no such container, a bad request, forbidden: see
+ * src/docker/errors.ts) ends the attempts at once: three tries of a 404 only delay the answer.
  */
 export async function withRetry<T>(
   policy: RetryPolicy | undefined,
@@ -40,7 +43,7 @@ export async function withRetry<T>(
     try {
       return { value: await attempt(n), attempts: n };
     } catch (error) {
-      if (signal.aborted || n >= attempts) throw Object.assign(asError(error), { attempts: n });
+      if (signal.aborted || n >= attempts || !isRetryable(error)) throw Object.assign(asError(error), { attempts: n });
       const delay = retryDelay(policy!, n);
       onRetry?.(n, error, delay);
       await sleep(delay, signal).catch((reason: unknown) => {

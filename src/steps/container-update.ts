@@ -73,7 +73,7 @@ export const updateStep = defineStep({
         note: `already ${describeLimits(pick(current, asked))}${source}`,
       };
     }
-    const warnings = await ctx.engine.containers.update(ctx.target.id, request);
+    const warnings = await ctx.engine.containers.update(ctx.target.id, request, ctx.signal);
     const after = (await ctx.engine.containers.inspect(ctx.target.id, ctx.signal)).limits;
     const missed = differingLimits(after, request);
     if (missed.length) {
@@ -127,7 +127,7 @@ async function revertGoal(ctx: StepContext, from: string | undefined) {
   const notes: string[] = [];
   if (wanted.cpuShares === 0) wanted.cpuShares = defaultCpuShares;
   if (wanted.nanoCpus === 0 || wanted.memory === 0) {
-    const host = await ctx.engine.system.capacity();
+    const host = await ctx.engine.system.capacity(ctx.signal);
     if (wanted.nanoCpus === 0) {
       wanted.nanoCpus = host.cpus * 1e9;
       notes.push(`no CPU limit before, and Docker cannot lift one: set to all ${host.cpus} host CPUs`);

@@ -14,6 +14,8 @@ import { defineStep, type StepContext } from './types.js';
 export interface StateUndo {
   previous: 'running' | 'paused' | 'stopped';
   restartPolicy?: RestartPolicy;
+  /** A stop of a paused container thawed it first, so that it could honour SIGTERM. */
+  unpaused?: boolean;
 }
 
 const noInput = z.object({}).strict();
@@ -80,7 +82,7 @@ export const stopStep = defineStep({
     const before = await inspect(ctx);
     const policy = keep && before.restartPolicy.name !== 'no' ? before.restartPolicy : undefined;
     // Policy first: a container that dies between the two calls must not be restarted by it.
-    if (policy) await ctx.engine.containers.setRestartPolicy(ctx.target.id, { name: 'no', maximumRetryCount: 0 });
+    if (policy) await ctx.engine.containers.setRestartPolicy(ctx.target.id, { name: 'no', maximumRetryCount: 0 }, ctx.signal);
     const policyNote = policy ? `; restart policy ${policy.name} -> no` : '';
     const undo: StateUndo = {
       previous: stoppedStatuses.has(before.state.status) ? 'stopped' : before.state.paused ? 'paused' : 'running',
@@ -94,8 +96,14 @@ export const stopStep = defineStep({
         note: `already stopped (${before.state.status}, exit code ${before.state.exitCode})${policyNote}`,
       };
     }
+    // A frozen process cannot run its SIGTERM handler: stopped while paused, it would sit out the
+    // whole grace and die by SIGKILL, whatever it would have done. Thawed first, it stops as asked.
+    // It runs for the moment between the two calls, which SIGTERM would give it anyway.
+    if (before.state.paused) {
+      await tolerate(/is not paused/i, () => ctx.engine.containers.unpause(ctx.target.id, ctx.signal));
+      undo.unpaused = true;
+    }
     const started = Date.now();
-    // A paused container stops too: the engine thaws it to deliver the signal.
     await tolerate(/already stopped|not running/i, () =>
       withKillMargin(ctx, grace, (signal) => ctx.engine.containers.stop(ctx.target.id, grace, signal)),
     );
@@ -107,6 +115,7 @@ export const stopStep = defineStep({
       undo,
       outputs: { 'exit-code': after.state.exitCode, status: after.state.status },
       note:
+        (undo.unpaused ? 'unpaused (it was paused), then ' : '') +
         `stopped in ${formatDuration(elapsed)}, exit code ${after.state.exitCode}` +
         (killed ? ` (SIGKILL: still running ${grace}s after SIGTERM)` : '') +
         policyNote,
@@ -174,7 +183,7 @@ export const commitStep = defineStep({
     if (earlier) {
       return { changed: false, outputs: { image: earlier }, note: `already committed as ${short(earlier)} (the container has not run since)` };
     }
-    const image = await ctx.engine.containers.commit(ctx.target.id, {
+    const commit = {
       comment: comment ?? `firebreak: filesystem of ${details.name} preserved for incident ${ctx.incident}`,
       pause,
       labels: {
@@ -184,7 +193,8 @@ export const commitStep = defineStep({
         'firebreak.container-name': details.name,
         'firebreak.run': ctx.runId,
       },
-    });
+    };
+    const image = await ctx.engine.containers.commit(ctx.target.id, commit, ctx.signal);
     const undo: CommitUndo = { image };
     return { changed: true, undo, outputs: { image }, note: `committed as ${short(image)}` };
   },
@@ -198,12 +208,13 @@ export const commitStep = defineStep({
  */
 async function unchangedCommit(ctx: StepContext, details: ContainerDetails): Promise<string | undefined> {
   if (details.state.running || details.state.paused || details.state.restarting) return undefined;
-  const [newest] = await ctx.engine.images.list({
-    label: [`firebreak.container=${details.id}`, `firebreak.incident=${ctx.incident}`],
-  });
+  const [newest] = await ctx.engine.images.list(
+    { label: [`firebreak.container=${details.id}`, `firebreak.incident=${ctx.incident}`] },
+    ctx.signal,
+  );
   if (!newest) return undefined;
   // The list gives whole seconds; the image's own inspect has the nanoseconds to compare with FinishedAt.
-  const created = Date.parse(((await ctx.engine.images.inspect(newest.id)) as { Created: string }).Created);
+  const created = Date.parse((await ctx.engine.images.inspect(newest.id, ctx.signal)).created);
   const finished = details.state.finishedAt ? Date.parse(details.state.finishedAt) : 0;
   return created > finished ? newest.id : undefined;
 }

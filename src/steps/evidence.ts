@@ -23,15 +23,15 @@ export const topStep = defineStep({
   mutates: false,
   plan: () => 'save top.json (processes, as ps -ef sees them from the host)',
   async run(ctx) {
-    let top: { Titles?: string[]; Processes?: string[][] };
+    let top;
     try {
-      top = (await ctx.engine.containers.top(ctx.target.id, ctx.signal)) as typeof top;
+      top = await ctx.engine.containers.top(ctx.target.id, ctx.signal);
     } catch (error) {
       if (!notRunning(error)) throw error;
       return { outputs: { processes: 0 }, note: 'not running: no processes to list (top.json not written)' };
     }
-    await ctx.artifacts.json('top.json', top);
-    const processes = top.Processes?.length ?? 0;
+    await ctx.artifacts.json('top.json', top.raw);
+    const processes = top.processes.length;
     return { outputs: { processes }, note: `${processes} process${processes === 1 ? '' : 'es'}` };
   },
 });
@@ -45,14 +45,10 @@ export const statsStep = defineStep({
   mutates: false,
   plan: () => 'save stats.json (one sample: cpu, memory, network and block I/O, pids)',
   async run(ctx) {
-    const stats = (await ctx.engine.containers.stats(ctx.target.id, ctx.signal)) as {
-      read?: string;
-      memory_stats?: { usage?: number };
-      pids_stats?: { current?: number };
-    };
-    await ctx.artifacts.json('stats.json', stats);
-    const memory = stats.memory_stats?.usage;
-    const pids = stats.pids_stats?.current;
+    const stats = await ctx.engine.containers.stats(ctx.target.id, ctx.signal);
+    await ctx.artifacts.json('stats.json', stats.raw);
+    const memory = stats.memoryUsage;
+    const pids = stats.pids;
     // A stopped container still answers, with an empty sample dated year 1.
     if (memory === undefined && stats.read?.startsWith('0001-')) {
       return { outputs: { 'memory-usage': 0, pids: 0 }, note: 'not running: the engine gave an empty sample' };
@@ -100,7 +96,7 @@ export const networksStep = defineStep({
     const networks = await Promise.all(
       details.networks.map(async (attachment) => ({
         ...attachment,
-        details: await ctx.engine.networks.inspect(attachment.networkId).catch((error: Error) => ({ error: error.message })),
+        details: await ctx.engine.networks.inspect(attachment.networkId, ctx.signal).catch((error: Error) => ({ error: error.message })),
       })),
     );
     await ctx.artifacts.json('networks.json', { networkMode: details.networkMode, networks });
@@ -121,12 +117,15 @@ export const imageStep = defineStep({
     // By id, not by name: the tag may have moved to another image since the container started.
     const image = ctx.target.imageId;
     const [details, history] = await Promise.all([
-      ctx.engine.images.inspect(image),
-      ctx.engine.images.history(image) as Promise<unknown[]>,
+      ctx.engine.images.inspect(image, ctx.signal),
+      ctx.engine.images.history(image, ctx.signal),
     ]);
-    await ctx.artifacts.json('image.json', details);
-    await ctx.artifacts.json('history.json', history);
-    return { outputs: { 'image-id': image, layers: history.length }, note: `${ctx.target.image}, ${history.length} history entries` };
+    await ctx.artifacts.json('image.json', details.raw);
+    await ctx.artifacts.json('history.json', history.raw);
+    return {
+      outputs: { 'image-id': image, layers: history.entries },
+      note: `${ctx.target.image}, ${history.entries} history entries`,
+    };
   },
 });
 

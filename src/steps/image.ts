@@ -46,10 +46,13 @@ export const tagStep = defineStep({
     // The same moment `${{ now }}` names, so every tag of one run matches its bundle's name.
     const name = tag || compactTimestamp(ctx.runStartedAt);
     const reference = `${repository}:${name}`;
-    const [target, previous] = await Promise.all([ctx.engine.images.idOf(image), ctx.engine.images.idOf(reference)]);
+    const [target, previous] = await Promise.all([
+      ctx.engine.images.idOf(image, ctx.signal),
+      ctx.engine.images.idOf(reference, ctx.signal),
+    ]);
     if (!target) throw new Error(`no image ${image} to tag`);
     if (previous === target) return { changed: false, outputs: { reference, image: target }, note: `already tagged ${reference}` };
-    await ctx.engine.images.tag(target, repository, name);
+    await ctx.engine.images.tag(target, repository, name, ctx.signal);
     const undo: TagUndo = { reference, ...(previous ? { previous } : {}) };
     return {
       changed: true,

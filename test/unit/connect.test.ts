@@ -1,5 +1,5 @@
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {UsageError} from '../../src/errors.js'
@@ -17,7 +17,11 @@ describe('resolveEndpoint', () => {
 
   it('uses the local socket when neither --host nor DOCKER_HOST is given', () => {
     expect(resolveEndpoint(undefined, {})).toEqual({label: 'unix:///var/run/docker.sock', options: {socketPath: '/var/run/docker.sock'}})
-    expect(resolveEndpoint('  ', {DOCKER_HOST: ''}).options).toEqual({socketPath: '/var/run/docker.sock'})
+  })
+
+  it('reads an empty DOCKER_HOST as unset, as the docker CLI does', () => {
+    expect(resolveEndpoint(undefined, {DOCKER_HOST: ''}).options).toEqual({socketPath: '/var/run/docker.sock'})
+    expect(resolveEndpoint(undefined, {DOCKER_HOST: '  '}).options).toEqual({socketPath: '/var/run/docker.sock'})
   })
 
   it('reads a unix:// address as a socket path', () => {
@@ -27,9 +31,6 @@ describe('resolveEndpoint', () => {
     })
   })
 
-  it('takes the default socket for unix:// without a path', () => {
-    expect(resolveEndpoint('unix://', {}).options).toEqual({socketPath: '/var/run/docker.sock'})
-  })
 
   it('reads a bare absolute path as a socket path', () => {
     expect(resolveEndpoint('/tmp/docker.sock', {})).toEqual({label: 'unix:///tmp/docker.sock', options: {socketPath: '/tmp/docker.sock'}})
@@ -90,18 +91,28 @@ describe('resolveEndpoint', () => {
     }
   })
 
-  it('reads ssh://user@host with port 22 and the ssh agent', () => {
+  it('reads ssh://user@host with port 22, the ssh agent and a bounded handshake', () => {
     expect(resolveEndpoint('ssh://ops@bastion.example', {SSH_AUTH_SOCK: '/tmp/agent.sock'})).toEqual({
       label: 'ssh://ops@bastion.example',
-      options: {protocol: 'ssh', host: 'bastion.example', port: 22, username: 'ops', sshOptions: {agent: '/tmp/agent.sock'}},
+      options: {
+        protocol: 'ssh',
+        host: 'bastion.example',
+        port: 22,
+        username: 'ops',
+        sshOptions: {agent: '/tmp/agent.sock', readyTimeout: 10_000},
+      },
     })
   })
 
-  it('reads the port and a missing user of an ssh address', () => {
+  it('reads the port of an ssh address and, as ssh does, takes the local user when none is given', () => {
     const endpoint = resolveEndpoint('ssh://bastion.example:2222', {})
-    expect(endpoint.label).toBe('ssh://bastion.example')
     expect(endpoint.options.port).toBe(2222)
-    expect(endpoint.options.username).toBeUndefined()
+    expect(endpoint.options.username).toBe(userInfo().username)
+    expect(endpoint.label).toBe(`ssh://${userInfo().username}@bastion.example:2222`)
+  })
+
+  it('names an IPv6 engine in brackets', () => {
+    expect(resolveEndpoint('tcp://[::1]:2375', {})).toEqual({label: 'tcp://[::1]:2375', options: {host: '::1', port: 2375, protocol: 'http'}})
   })
 
   it('rejects an unsupported scheme', () => {
@@ -112,7 +123,59 @@ describe('resolveEndpoint', () => {
 
   it('rejects text that is not an address', () => {
     expect(() => resolveEndpoint('not an address', {})).toThrow(UsageError)
-    expect(() => resolveEndpoint('not an address', {})).toThrow('is not an engine address')
+    expect(() => resolveEndpoint('not an address', {})).toThrow('--host "not an address": not an engine address')
+  })
+
+  // Each of these once fell back to DOCKER_HOST or the local socket: an explicit engine must be used or refused.
+  const incomplete: Array<[string, string]> = [
+    ['tcp://', '--host "tcp://": no host'],
+    ['tcp://:2375', '--host "tcp://:2375": no host'],
+    ['tcp://  ', '--host "tcp://  ": no host'],
+    ['http://', '--host "http://": no host'],
+    ['https://:2376', '--host "https://:2376": no host'],
+    ['ssh://', '--host "ssh://": no host'],
+    ['ssh://ops@', '--host "ssh://ops@": no host'],
+    ['ssh://ops@:22', '--host "ssh://ops@:22": no host'],
+    ['unix://', '--host "unix://": no socket path after unix://'],
+    ['tcp://10.0.0.5:', '--host "tcp://10.0.0.5:": no port after ":"'],
+    ['tcp://10.0.0.5:0', '--host "tcp://10.0.0.5:0": port 0 is not a port (1 to 65535)'],
+    ['tcp://10.0.0.5:65536', '--host "tcp://10.0.0.5:65536": port 65536 is not a port'],
+    ['tcp://10.0.0.5:99999999', 'port 99999999 is not a port'],
+    ['tcp://10.0.0.5:http', 'port http is not a port'],
+    ['ssh://ops@bastion:70000', 'port 70000 is not a port'],
+    ['tcp://10.0.0.5:2375/v1.41', 'unexpected "/v1.41" after the host'],
+    ['tcp://ops@10.0.0.5:2375', 'a tcp:// address takes no user'],
+    ['ssh://ops:secret@bastion', 'a password in the address is not supported'],
+    ['ssh://bastion/path', 'unexpected "/path" after the host'],
+    ['tcp://web 1:2375', '"web 1" is not a host name or address'],
+    ['tcp://::1:2375', 'an IPv6 address goes in brackets'],
+    ['tcp://[nonsense]:2375', '"[nonsense]:2375" is not a host'],
+    ['tcp://tcp://10.0.0.5', '--host "tcp://tcp://10.0.0.5": more than one scheme'],
+    ['web-1', '--host "web-1": not an engine address'],
+    ['://10.0.0.5', 'not an engine address'],
+    ['fd://', 'unsupported scheme fd://'],
+  ]
+  for (const [value, message] of incomplete) {
+    it(`refuses --host ${JSON.stringify(value)} with exit 2, even with DOCKER_HOST set`, () => {
+      const attempt = () => resolveEndpoint(value, {DOCKER_HOST: 'unix:///var/run/docker.sock'})
+      expect(attempt).toThrow(UsageError)
+      expect(attempt).toThrow(message)
+    })
+  }
+
+  it('refuses an empty --host instead of falling back to DOCKER_HOST or the local socket', () => {
+    for (const value of ['', '   ']) {
+      expect(() => resolveEndpoint(value, {DOCKER_HOST: 'tcp://10.0.0.7:2375'})).toThrow(UsageError)
+      expect(() => resolveEndpoint(value, {})).toThrow('--host is empty: give an engine address')
+    }
+  })
+
+  it('names DOCKER_HOST when the bad address came from there', () => {
+    expect(() => resolveEndpoint(undefined, {DOCKER_HOST: 'tcp://'})).toThrow('DOCKER_HOST "tcp://": no host')
+  })
+
+  it('keeps a message on one line whatever the value holds', () => {
+    expect(() => resolveEndpoint('tcp://a\nb', {})).toThrow(/^--host "tcp:\/\/a\\nb": [^\n]*$/)
   })
 
   it('uses DOCKER_HOST when no --host is given', () => {

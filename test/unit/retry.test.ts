@@ -1,5 +1,7 @@
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
+import {mapDockerError} from '../../src/docker/errors.js'
 import {retryDelay, sleep, withRetry} from '../../src/engine/retry.js'
+import {EngineError, EngineUnreachableError} from '../../src/errors.js'
 import type {RetryPolicy} from '../../src/engine/schema.js'
 import {StepTimeoutError, withTimeout} from '../../src/engine/timeout.js'
 
@@ -195,6 +197,85 @@ describe('withRetry', () => {
     expect(Date.now()).toBe(3000)
     await vi.runAllTimersAsync()
     expect(attempt).toHaveBeenCalledTimes(1)
+  })
+})
+
+describe('withRetry and errors that cannot succeed on a second try', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+    vi.setSystemTime(0)
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  /** An engine refusal as the adapter hands it up: docker-modem's error through mapDockerError. */
+  const refused = (statusCode: number, message: string) =>
+    mapDockerError(Object.assign(new Error(`(HTTP code ${statusCode}) - ${message}`), {statusCode, json: {message}}), 'disconnect web-1', 'unix:///var/run/docker.sock')
+
+  const cases: Array<[string, () => Error]> = [
+    ['no such container (404)', () => refused(404, 'No such container: web-1')],
+    ['a bad parameter (400)', () => refused(400, 'invalid reference format')],
+    ['forbidden (403)', () => refused(403, 'authorization denied by plugin opa: network disconnect')],
+    ['the host network namespace refusal (400)', () => refused(400, 'container cannot be disconnected from host network or connected to host network')],
+    ['the host network namespace refusal (500, older engines)', () => refused(500, 'container sharing network namespace with another container or host cannot be connected to any other network')],
+  ]
+  for (const [name, make] of cases) {
+    it(`tries once, with no delay, when the engine answers ${name}`, async () => {
+      const error = make()
+      const attempt = vi.fn(async () => {
+        throw error
+      })
+      const onRetry = vi.fn()
+      const {error: thrown} = await settle(withRetry(policy({attempts: 3, delay: '1s'}), new AbortController().signal, attempt, onRetry))
+      expect(thrown).toBe(error)
+      expect((thrown as {attempts?: number}).attempts).toBe(1)
+      expect(attempt).toHaveBeenCalledTimes(1)
+      expect(onRetry).not.toHaveBeenCalled()
+      expect(Date.now()).toBe(0)
+    })
+  }
+
+  it('retries a conflict (409) and a server error (500), which can pass', async () => {
+    const attempt = vi.fn(async (n: number) => {
+      if (n === 1) throw refused(409, 'Container web-1 is restarting, wait until the container is running')
+      if (n === 2) throw refused(500, 'context deadline exceeded')
+      return 'done'
+    })
+    const result = settle(withRetry(policy({attempts: 3, delay: '1s'}), new AbortController().signal, attempt))
+    await vi.runAllTimersAsync()
+    expect(await result).toEqual({value: {value: 'done', attempts: 3}})
+  })
+
+  it('retries an engine that could not be reached, which may be restarting', async () => {
+    const attempt = vi.fn(async (n: number) => {
+      if (n === 1) throw new EngineUnreachableError('cannot reach the Docker engine: ECONNREFUSED')
+      return 'back'
+    })
+    const result = settle(withRetry(policy({attempts: 2, delay: '1s'}), new AbortController().signal, attempt))
+    await vi.runAllTimersAsync()
+    expect(await result).toEqual({value: {value: 'back', attempts: 2}})
+  })
+
+  it('stops at the first final error even after transient ones', async () => {
+    const attempt = vi.fn(async (n: number) => {
+      if (n === 1) throw refused(500, 'transient')
+      throw refused(404, 'No such container: web-1')
+    })
+    const result = settle(withRetry(policy({attempts: 5, delay: '1s'}), new AbortController().signal, attempt))
+    await vi.runAllTimersAsync()
+    const {error} = await result
+    expect((error as EngineError).statusCode).toBe(404)
+    expect((error as {attempts?: number}).attempts).toBe(2)
+    expect(attempt).toHaveBeenCalledTimes(2)
+  })
+
+  it('reads the verdict through an error that wraps the engine error', async () => {
+    const attempt = vi.fn(async () => {
+      throw new Error('network.disconnect on web-1 failed', {cause: refused(404, 'No such container: web-1')})
+    })
+    const {error} = await settle(withRetry(policy({attempts: 3, delay: '1s'}), new AbortController().signal, attempt))
+    expect((error as {attempts?: number}).attempts).toBe(1)
   })
 })
 
