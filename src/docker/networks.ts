@@ -1,3 +1,4 @@
+import { EngineError } from '../errors.js';
 import type Dockerode from 'dockerode';
 import { z } from 'zod';
 import { shortRef, signalOption, type Call } from './client.js';
@@ -44,16 +45,23 @@ export class NetworkClient {
     };
   }
 
-  async disconnect(network: string, container: string, signal?: AbortSignal): Promise<void> {
+  /** `changed: false` when the container was not connected: another run (or a person) got there first. */
+  async disconnect(network: string, container: string, signal?: AbortSignal): Promise<{ changed: boolean }> {
     const ask = {
       what: `disconnect ${shortRef(container)} from ${shortRef(network)}`,
       request: `POST /networks/${shortRef(network)}/disconnect`,
       signal,
     };
-    await this.call.run(ask, (s) =>
-      // Force: a container that is restarting or whose endpoint is half gone must still be cut off.
-      this.docker.getNetwork(network).disconnect({ Container: container, Force: true, ...signalOption(s) }),
-    );
+    try {
+      await this.call.run(ask, (s) =>
+        // Force: a container that is restarting or whose endpoint is half gone must still be cut off.
+        this.docker.getNetwork(network).disconnect({ Container: container, Force: true, ...signalOption(s) }),
+      );
+      return { changed: true };
+    } catch (error) {
+      if (error instanceof EngineError && /is not connected/i.test(error.engineMessage)) return { changed: false };
+      throw error;
+    }
   }
 
   /**

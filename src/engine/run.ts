@@ -36,7 +36,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   const filters = parseFilters(request.filters);
   const engine = await openEngine({ host: request.host });
   const [targets, version] = await Promise.all([
-    resolveTargets(engine, { references: request.references, filters }),
+    resolveTargets(engine, { references: request.references, filters }, request.signal),
     engine.version(),
   ]);
   // Undoing a recorded change belongs to the incident of the record, unless told otherwise.

@@ -133,7 +133,9 @@ async function runStep(run: TargetRun, step: LoadedStep, scope: TemplateScope): 
     const attempts = (error as { attempts?: number }).attempts ?? 1;
     const partial = undoSoFar !== undefined ? { undo: undoSoFar } : {};
     if (run.signal.aborted && !mutates) return finish({ status: 'aborted', attempts, input, error: 'interrupted' });
-    return finish({ status: run.signal.aborted ? 'aborted' : 'failed', attempts, input, error: failureMessage(error, step, run), ...partial });
+    const record = finish({ status: run.signal.aborted ? 'aborted' : 'failed', attempts, input, error: failureMessage(error, step, run), ...partial });
+    failures.set(record, error);
+    return record;
   }
 }
 
@@ -147,6 +149,9 @@ function failureMessage(error: unknown, step: LoadedStep, run: TargetRun): strin
   return new StepError(step.uses, run.target.name, named).message;
 }
 
+/** The error behind each failed step record, for a group to pass on as its own error's cause. */
+const failures = new WeakMap<StepRecord, unknown>();
+
 async function runGroup(
   run: TargetRun,
   step: LoadedStep,
@@ -159,7 +164,8 @@ async function runGroup(
       run.hooks.stepStarted(step, attempt);
       const result = await withTimeout(step.timeoutMs, run.signal, () => runSteps(run, step.steps!, scope));
       children = result.records;
-      if (result.failed) throw new Error(`step ${result.failed.id} failed: ${result.failed.error}`);
+      // The child's own error rides along as the cause: a 404 inside a group is no more worth retrying than outside.
+      if (result.failed) throw new Error(`step ${result.failed.id} failed: ${result.failed.error}`, { cause: failures.get(result.failed) });
     });
     return finish({ status: 'succeeded', attempts, steps: children, note: `${children.length} steps` });
   } catch (error) {

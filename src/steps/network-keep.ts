@@ -18,7 +18,7 @@ export async function resolveKept(ctx: StepContext, keep: readonly string[]): Pr
   const unknown: string[] = [];
   for (const value of keep) {
     try {
-      ids.add((await ctx.engine.networks.inspect(value)).id);
+      ids.add((await ctx.engine.networks.inspect(value, ctx.signal)).id);
     } catch (error) {
       if (!(error instanceof EngineError && error.notFound)) throw error;
       unknown.push(value);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Engine, NetworkAttachment } from '../docker/index.js';
+import type { NetworkAttachment } from '../docker/index.js';
 import { findUndoRecord } from '../evidence/undo.js';
 import { keepInput, resolveKept } from './network-keep.js';
 import { defineStep, type StepContext } from './types.js';
@@ -29,7 +29,7 @@ export const disconnectStep = defineStep({
     // Recorded before the first disconnect: whatever happens next, what was cut can be put back.
     ctx.recordUndo({ attachments: cut } satisfies DisconnectUndo);
     // Disconnect all at once: at 3 a.m. the window between the first and last network matters.
-    await Promise.all(cut.map((attachment) => disconnectIdempotent(ctx.engine, attachment.networkId, ctx.target.id)));
+    await Promise.all(cut.map((attachment) => ctx.engine.networks.disconnect(attachment.networkId, ctx.target.id, ctx.signal)));
     const undo: DisconnectUndo = { attachments: cut };
     const names = cut.map((a) => a.network);
     const unknownNote = kept.unknown.length ? `; no network named ${kept.unknown.join(', ')} to keep` : '';
@@ -41,16 +41,6 @@ export const disconnectStep = defineStep({
     };
   },
 });
-
-async function disconnectIdempotent(engine: Engine, network: string, container: string): Promise<void> {
-  try {
-    await engine.networks.disconnect(network, container);
-  } catch (error) {
-    // Another run (or a person) got there first: the end state is what we want.
-    if (/is not connected/i.test((error as Error).message)) return;
-    throw error;
-  }
-}
 
 export const restoreStep = defineStep({
   type: 'network.restore',
@@ -86,30 +76,30 @@ export const restoreStep = defineStep({
 });
 
 async function reconnect(ctx: StepContext, attachment: NetworkAttachment): Promise<string> {
-  const network = await ctx.engine.networks.inspect(attachment.networkId).catch(() =>
-    ctx.engine.networks.inspect(attachment.network),
+  const network = await ctx.engine.networks.inspect(attachment.networkId, ctx.signal).catch(() =>
+    ctx.engine.networks.inspect(attachment.network, ctx.signal),
   );
   const target = { ...attachment, networkId: network.id };
   if (network.name === defaultBridge) {
-    await ctx.engine.networks.connect(ctx.target.id, { ...target, aliases: [] }, false);
+    await ctx.engine.networks.connect(ctx.target.id, { ...target, aliases: [] }, false, ctx.signal);
     return network.name;
   }
   // The inspect document does not say whether a subnet was configured or allocated, so ask for
   // the recorded address and let the engine decide; only on a configured subnet will it agree.
   const addressable = Boolean(attachment.ipv4 || attachment.ipv6);
   try {
-    await ctx.engine.networks.connect(ctx.target.id, target, addressable);
+    await ctx.engine.networks.connect(ctx.target.id, target, addressable, ctx.signal);
     return addressable ? `${network.name} at ${attachment.ipv4 ?? attachment.ipv6}` : network.name;
   } catch (error) {
     const message = (error as Error).message;
     if (!addressable) throw error;
     if (/user configured subnets/i.test(message)) {
-      await ctx.engine.networks.connect(ctx.target.id, target, false);
+      await ctx.engine.networks.connect(ctx.target.id, target, false, ctx.signal);
       return `${network.name} (address chosen by the engine: the network has no configured subnet)`;
     }
     if (!/address|in use/i.test(message)) throw error;
     // The address went to someone else meanwhile; connectivity beats the old address.
-    await ctx.engine.networks.connect(ctx.target.id, target, false);
+    await ctx.engine.networks.connect(ctx.target.id, target, false, ctx.signal);
     ctx.log.warn({ network: network.name, address: attachment.ipv4 }, 'recorded address unavailable; engine chose one');
     return `${network.name} (recorded address ${attachment.ipv4 ?? attachment.ipv6} unavailable: ${message})`;
   }
