@@ -124,7 +124,7 @@ describe('unauthorized-access', () => {
     const hook = await webhook({status: 500, body: 'boom'})
     const result = await firebreak(['run', 'unauthorized-access', c.name], hook.url)
     expect(result.code).toBe(1)
-    expect(result.stdout).toMatch(/FAIL alert: webhook http:\/\/127\.0\.0\.1:\d+ answered 500 Internal Server Error: boom/)
+    expect(result.stdout).toMatch(/FAIL alert: alert\.webhook on \S+: webhook http:\/\/127\.0\.0\.1:\d+ answered 500 Internal Server Error: boom/)
     // on-failure alerts too, through the same failing hook: two posts.
     expect(hook.posts).toHaveLength(2)
   })
@@ -140,7 +140,7 @@ describe('alert.webhook', () => {
     const result = await firebreak(['run', file, c.name], hook.url)
     expect(result.code).toBe(1)
     expect(Date.now() - started).toBeLessThan(8000)
-    expect(result.stdout).toMatch(/FAIL alert: timed out after 1\.00s/)
+    expect(result.stdout).toMatch(/FAIL alert: alert\.webhook on \S+: timed out after 1\.00s/)
     expect(hook.posts[0]!.body).toMatchObject({text: 'hello', playbook: 'alert-only'})
   })
 

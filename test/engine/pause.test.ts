@@ -56,7 +56,7 @@ describe('firebreak pause and unpause', () => {
     const c = await startContainer({start: false})
     const result = await firebreak('pause', c.name)
     expect(result.code).toBe(1)
-    expect(result.stdout).toMatch(/FAIL pause: cannot pause a container that is created; only a running one/)
+    expect(result.stdout).toMatch(/FAIL pause: container\.pause on \S+: cannot pause a container that is created; only a running one/)
   })
 
   it('changes nothing with --dry-run', async () => {

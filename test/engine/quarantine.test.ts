@@ -185,7 +185,7 @@ describe('image.tag and assert.stopped', () => {
     writeFileSync(file, 'name: stopped\nsteps:\n  - uses: assert.stopped\n')
     const result = await runCli(['run', file, c.name, '--evidence-dir', evidence])
     expect(result.code).toBe(1)
-    expect(result.stdout).toMatch(/FAIL stopped: the container is running/)
+    expect(result.stdout).toMatch(/FAIL stopped: assert\.stopped on \S+: the container is running/)
   })
 })
 

@@ -53,7 +53,7 @@ describe('firebreak throttle', () => {
     const result = await throttle(c.name, '--cpus', '0.25', '--pids', '50')
     const step = runRecord(result.stdout).targets[0].steps.find((s: {id: string}) => s.id === 'throttle')
     expect(step.changed).toBe(true)
-    expect(step.undo).toEqual({previous: {nanoCpus: 1e9, pidsLimit: 200}})
+    expect(step.undo).toEqual({previous: {nanoCpus: 1e9, pidsLimit: 200}, applied: {nanoCpus: 2.5e8, pidsLimit: 50}})
     expect(step.outputs).toMatchObject({cpus: '0.25', pids: 50, memory: 256 * mi})
   })
 
@@ -128,7 +128,7 @@ describe('firebreak throttle', () => {
     const c = await startContainer()
     const result = await runCli(['throttle', c.name, '--revert', '--evidence-dir', evidence])
     expect(result.code).toBe(1)
-    expect(result.stdout).toMatch(/FAIL revert: no container\.update record for container [0-9a-f]{12} .*pass --from BUNDLE/)
+    expect(result.stdout).toMatch(/FAIL revert: container\.update on \S+: no container\.update record that changed container [0-9a-f]{12} .*pass --from BUNDLE/)
   })
 
   it('changes nothing and writes no bundle with --dry-run, printing each step with its inputs', async () => {
@@ -180,7 +180,7 @@ describe('assert.limits', () => {
     writeFileSync(file, 'name: check\nsteps:\n  - uses: assert.limits\n    with: { cpus: 2, pids: 200, memory: 1g }\n')
     const result = await runCli(['run', file, c.name, '--evidence-dir', evidence])
     expect(result.code).toBe(1)
-    expect(result.stdout).toMatch(/FAIL limits: expected cpus 2, memory 1g, the engine reports cpus unlimited, memory unlimited/)
+    expect(result.stdout).toMatch(/FAIL limits: assert\.limits on \S+: expected cpus 2, memory 1g, the engine reports cpus unlimited, memory unlimited/)
   })
 })
 

@@ -80,8 +80,8 @@ describe('a webhook URL with credentials', () => {
 
     // The alert still went out, its credentials as Basic authentication.
     expect(receiver.posts).toEqual([{path: '/services/T0/env-token-4f2e', authorization: `Basic ${Buffer.from('ops:pw-env-9x7').toString('base64')}`}])
-    expect(result.stdout).toContain(`FAIL from-env (continue-on-error): webhook http://127.0.0.1:${receiver.port} answered 500 Internal Server Error: no hook at ****`)
-    expect(result.stdout).toContain(`FAIL from-file (continue-on-error): webhook http://127.0.0.1:${refused}: ECONNREFUSED`)
+    expect(result.stdout).toContain(`FAIL from-env (continue-on-error): alert.webhook on ${container.name}: webhook http://127.0.0.1:${receiver.port} answered 500 Internal Server Error: no hook at ****`)
+    expect(result.stdout).toContain(`FAIL from-file (continue-on-error): alert.webhook on ${container.name}: webhook http://127.0.0.1:${refused}: ECONNREFUSED`)
 
     const bag = unpackBundle(bundleFromOutput(result.stdout).path)
     const run = bag.json('data/run.json')
