@@ -42,7 +42,7 @@ function evidenceLines(outcome: RunOutcome): string[] {
       `EVIDENCE FOLDER UNUSABLE: ${fallback.folder} could not take the bundle (${fallback.reason}); ` +
         `it needs about ${formatBytes(fallback.neededBytes)}${free}. The bundle was written to the fallback folder instead:`,
     );
-    if (fallback.lost.length) lines.push(`not kept anywhere (too large for memory once the disk refused): ${fallback.lost.join(', ')}`);
+    if (fallback.lost.length) lines.push(`not kept anywhere (the disk refused them and they could not be held in memory): ${fallback.lost.join(', ')}`);
     if (fallback.partialKept) lines.push(`kept ${fallback.partialKept}: it holds artifacts the bundle lacks; run \`firebreak bundle recover\` once there is room`);
   }
   if (bundle.warning) lines.push(`warning: bundle ${bundle.path}: ${bundle.warning}`);

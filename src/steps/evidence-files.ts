@@ -143,7 +143,11 @@ export const filesStep = defineStep({
     const stored = ctx.artifacts.stream('files.tar', Readable.from(pack as AsyncIterable<Buffer>));
     // Whichever side fails first takes the other down, so neither waits for ever.
     stored.catch((error: Error) => pack.destroy(error));
-    await Promise.all([filling, stored]);
+    // When the bundle refuses files.tar (a full disk), that is the cause to report, not the
+    // abort it sends back into the archive reads.
+    const [filled, kept] = await Promise.allSettled([filling, stored]);
+    if (kept.status === 'rejected') throw kept.reason;
+    if (filled.status === 'rejected') throw filled.reason;
     record.collectedBytes = maxBytes - budget.remaining;
     await ctx.artifacts.json('files.json', record);
     const counts = { collected: record.collected.length, 'left-out': record.leftOut.length, skipped: record.skipped.length };
