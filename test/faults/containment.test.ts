@@ -5,9 +5,10 @@ import {execFileSync, spawn} from 'node:child_process'
 import {existsSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
-import {bundleFromOutput, tempDir, unpackBundle} from './bundle-files.js'
-import {RUN_JS, runCli, startCli} from './cli.js'
-import {createNetwork, docker, inspectContainer, startContainer, uniqueName, useHarness} from './harness.js'
+import {bundleFromOutput, tempDir, unpackBundle} from '../engine/bundle-files.js'
+import {RUN_JS, runCli, startCli} from '../engine/cli.js'
+import {trial} from './ledger.js'
+import {createNetwork, docker, inspectContainer, startContainer, uniqueName, useHarness} from '../engine/harness.js'
 
 useHarness()
 
@@ -35,7 +36,7 @@ afterAll(() => {
 
 describe('a full evidence disk', () => {
   for (const free of [0, 4096]) {
-    it(`still isolates with ${free} bytes free, reports every step, names the folder and bytes needed, and exits 1`, async () => {
+    it(`still isolates with ${free} bytes free, reports every step, names the folder and bytes needed, and exits 1`, () => trial('full-disk', `${free} bytes free`, async () => {
       const net = await createNetwork()
       const container = await startContainer({networks: [{name: net.name}]})
       const dir = join(fullDisk(free), 'evidence')
@@ -61,7 +62,7 @@ describe('a full evidence disk', () => {
       const restored = await runCli(['restore-network', container.name, '--evidence-dir', dir], {env: {FIREBREAK_FALLBACK_DIR: fallback}})
       expect(await networksOf(container.name)).toEqual([net.name])
       expect(restored.stdout).toContain(`record from ${bundle.path}`)
-    })
+    }))
   }
 })
 
@@ -97,7 +98,7 @@ describe('an evidence folder that can never hold a bundle', () => {
 })
 
 describe('Ctrl-C during an isolate of many containers', () => {
-  it('leaves every container that lost a network restorable from the bundle', async () => {
+  it('leaves every container that lost a network restorable from the bundle', () => trial('interrupt', 'SIGINT after the first disconnect of 30 containers, 4 at a time', async () => {
     const net = await createNetwork()
     const label = uniqueName('fleet')
     await Promise.all(Array.from({length: 30}, () => startContainer({networks: [{name: net.name}], labels: {'firebreak.fleet': label}})))
@@ -125,7 +126,7 @@ describe('Ctrl-C during an isolate of many containers', () => {
     const restored = await runCli(['restore-network', ...cut, '--from', bundle.path, '--yes', '--evidence-dir', evidence])
     expect(restored.code).toBe(0)
     for (const id of cut) expect(await networksOf(id)).toEqual([net.name])
-  })
+  }))
 })
 
 describe('records that restore reads', () => {
