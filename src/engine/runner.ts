@@ -103,6 +103,8 @@ async function runStep(run: TargetRun, step: LoadedStep, scope: TemplateScope): 
   let undoSoFar: unknown;
   const recordUndo = (undo: unknown) => {
     undoSoFar = undo;
+    // Also in the journal file, which survives a hard exit: `bundle recover` keeps it with the rest.
+    log.info({ undo }, 'about to change state');
   };
   const mutates = step.type!.mutates;
   // Ctrl-C does not cut a state change short: it finishes (within its timeout) and is recorded,
