@@ -147,12 +147,14 @@ export const restartStep = defineStep({
   plan: ({ grace }) => `restart (stop with ${grace}s grace, then start)`,
   async run(ctx, { grace }) {
     const before = await inspect(ctx);
+    // As for stop: a frozen process cannot run its SIGTERM handler, so it is thawed first.
+    if (before.state.paused) await tolerate(/is not paused/i, () => ctx.engine.containers.unpause(ctx.target.id, ctx.signal));
     await withKillMargin(ctx, grace, (signal) => ctx.engine.containers.restart(ctx.target.id, grace, signal));
     const after = await inspect(ctx);
     return {
       changed: true,
       outputs: { status: after.state.status, 'started-at': after.state.startedAt },
-      note: `restarted (was ${before.state.status}); ${after.state.status} since ${after.state.startedAt}`,
+      note: `${before.state.paused ? 'unpaused, then ' : ''}restarted (was ${before.state.status}); ${after.state.status} since ${after.state.startedAt}`,
     };
   },
 });
