@@ -25,6 +25,12 @@ export interface GzipStreamOptions {
   chunkSize?: number;
   /** Worker threads; default os.availableParallelism(). 0 compresses on libuv's pool only. */
   workers?: number;
+  /**
+   * Input that waits this long for more is compressed as a member of its own (default 200 ms;
+   * 0: never). A run killed hard then leaves its small early artifacts (inspect, processes) in the
+   * file for `bundle recover`, instead of in a buffer that dies with the process.
+   */
+  idleFlushMs?: number;
 }
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
@@ -73,6 +79,8 @@ class ParallelGzip extends Transform {
   /** Chunk buffers the workers have given back, for reuse. */
   #free: ArrayBuffer[] = [];
   #closed = false;
+  readonly #idleFlushMs: number;
+  #idleTimer: NodeJS.Timeout | undefined;
 
   constructor(options: GzipStreamOptions) {
     super();
@@ -89,6 +97,7 @@ class ParallelGzip extends Transform {
     this.#poolSize = WORKERS_POSSIBLE ? workers : 0;
     // Enough to keep every worker busy while finished members wait for an earlier, slower one.
     this.#maxInFlight = Math.max(4, 2 * workers + 2);
+    this.#idleFlushMs = options.idleFlushMs ?? 200;
   }
 
   override _transform(data: Buffer | string, encoding: BufferEncoding, callback: TransformCallback): void {
@@ -99,15 +108,30 @@ class ParallelGzip extends Transform {
     }
     this.#heldWrite = callback;
     this.#pump();
+    this.#armIdleFlush();
+  }
+
+  /** Compresses what waits once no more input has come for idleFlushMs. */
+  #armIdleFlush(): void {
+    clearTimeout(this.#idleTimer);
+    if (this.#idleFlushMs <= 0 || this.#pendingBytes === 0) return;
+    this.#idleTimer = setTimeout(() => {
+      if (this.#closed || this.#heldFlush || this.#pendingBytes === 0) return;
+      if (this.#inFlight >= this.#maxInFlight || !this.#canDispatch()) return this.#armIdleFlush();
+      this.#dispatch(this.#take(this.#pendingBytes));
+    }, this.#idleFlushMs);
+    this.#idleTimer.unref();
   }
 
   override _flush(callback: TransformCallback): void {
+    clearTimeout(this.#idleTimer);
     this.#heldFlush = callback;
     this.#pump();
   }
 
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
     this.#closed = true;
+    clearTimeout(this.#idleTimer);
     this.#stopPool();
     this.#pending = [];
     this.#pendingBytes = 0;

@@ -101,6 +101,18 @@ describe('parallel gzip stream', () => {
     expect(out.length).toBeGreaterThan(input.length * 0.4);
   });
 
+  it('compresses input that waits for more as a member of its own, so it reaches the file before the end', async () => {
+    const gz = createGzipStream({ idleFlushMs: 50 });
+    const out: Buffer[] = [];
+    gz.on('data', (member: Buffer) => out.push(member));
+    gz.write(Buffer.from('inspect.json of a container that is about to be killed'));
+    await new Promise((res) => setTimeout(res, 300));
+    expect(gunzipSync(Buffer.concat(out)).toString()).toBe('inspect.json of a container that is about to be killed');
+    gz.end(Buffer.from(', and what came after'));
+    await new Promise((res) => gz.on('end', res));
+    expect(gunzipSync(Buffer.concat(out)).toString()).toBe('inspect.json of a container that is about to be killed, and what came after');
+  });
+
   it('emits one member per chunk, in input order, whatever order the workers finish in', async () => {
     // Small chunks, alternately slow (text) and fast (random, stored) to compress.
     const chunk = 64 * 1024;
@@ -113,7 +125,8 @@ describe('parallel gzip stream', () => {
       yield* oddWrites(input.subarray(6 * chunk + 5));
     }
     const out: Buffer[] = [];
-    await pipeline(source, createGzipStream({ chunkSize: chunk, workers: 3 }), async (gz: AsyncIterable<Buffer>) => {
+    // No idle flush: the pause must not cut a member short here.
+    await pipeline(source, createGzipStream({ chunkSize: chunk, workers: 3, idleFlushMs: 0 }), async (gz: AsyncIterable<Buffer>) => {
       for await (const member of gz) out.push(member);
     });
     expect(gunzipSync(Buffer.concat(out)).equals(input)).toBe(true);
