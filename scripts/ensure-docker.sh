@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make sure a Docker engine answers, starting one if needed. Idempotent: when an engine already
-# answers on DOCKER_HOST or the local socket, it does nothing.
+# Make sure a Docker engine answers, starting one if needed, and that the tools the tests use are
+# installed. Idempotent: when an engine already answers on DOCKER_HOST or the local socket, it starts nothing.
 set -euo pipefail
 
 SOCK=/var/run/docker.sock
@@ -15,6 +15,24 @@ engine_answers() {
   fi
 }
 
+missing=()
+engine_answers || command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+[[ -x /bin/busybox || -x /usr/bin/busybox ]] || missing+=(busybox-static)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+# What the tests use beside the engine: a pseudo-terminal for prompts (script), a private second
+# engine in its own network namespace (ip, nsenter), certificates and SSH host keys (openssl, ssh-keygen).
+command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+if ((${#missing[@]})); then
+  echo "ensure-docker: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 if engine_answers; then
   echo "ensure-docker: engine already answers" >&2
   exit 0
@@ -22,17 +40,6 @@ fi
 if [[ -n "${DOCKER_HOST:-}" ]]; then
   echo "ensure-docker: DOCKER_HOST=$DOCKER_HOST does not answer; unset it to start a local engine" >&2
   exit 3
-fi
-
-missing=()
-command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
-[[ -x /bin/busybox || -x /usr/bin/busybox ]] || missing+=(busybox-static)
-command -v curl >/dev/null 2>&1 || missing+=(curl)
-if ((${#missing[@]})); then
-  echo "ensure-docker: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 alive() { # a live, non-zombie process with this pid
