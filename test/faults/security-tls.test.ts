@@ -50,7 +50,7 @@ async function fakeEngine(cert: string, clientCa?: string): Promise<FakeEngine> 
     {key: readFileSync(at(`${cert}.key`)), cert: readFileSync(at(`${cert}.pem`)), ...(clientCa ? {ca: readFileSync(at(`${clientCa}.pem`)), requestCert: true, rejectUnauthorized: true} : {})},
     (req, res) => {
       const peer = (req.socket as TLSSocket).getPeerCertificate()
-      requests.push({url: req.url ?? '', clientCert: peer?.subject?.CN ?? ''})
+      requests.push({url: req.url ?? '', clientCert: String(peer?.subject?.CN ?? '')})
       const json = (body: unknown) => res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify(body))
       if (req.url?.endsWith('/_ping')) return res.end('OK')
       if (req.url?.includes('/version')) return json({Version: '24.0.0', ApiVersion: '1.43', Os: 'linux', Arch: 'amd64'})
