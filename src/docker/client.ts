@@ -78,6 +78,9 @@ export class Call {
       return await fn(signal);
     } catch (error) {
       if (ask.signal?.aborted) throw ask.signal.reason;
+      // ssh2 only says "Host denied (verification failed)"; the check itself knows why, and the fix.
+      const refusal = this.endpoint.hostKey?.refusal;
+      if (refusal) throw new EngineUnreachableError(`cannot reach the Docker engine at ${this.endpoint.label}: ${refusal}`, { cause: error, retryable: false });
       if (deadline?.aborted) {
         throw new EngineUnreachableError(
           `the Docker engine at ${this.endpoint.label} did not answer ${ask.request ?? ask.what} within ${ask.deadlineMs! / 1000}s`,

@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseEngineAddress, type EngineAddress } from './address.js';
+import { hostKeyCheck, knownHostsFiles, type HostKeyCheck } from './known-hosts.js';
 
 /** How to reach an engine, in the shape dockerode's modem takes. Built from --host or the environment. */
 export interface Endpoint {
@@ -17,9 +18,16 @@ export interface Endpoint {
     ca?: Buffer;
     cert?: Buffer;
     key?: Buffer;
-    sshOptions?: { agent?: string; readyTimeout?: number };
+    sshOptions?: {
+      agent?: string;
+      readyTimeout?: number;
+      hostVerifier?: (key: Buffer) => boolean;
+      algorithms?: { serverHostKey: string[] };
+    };
     timeout?: number;
   };
+  /** ssh:// only: the host key check ssh2 runs (known-hosts.ts), which says why it refused a key. */
+  hostKey?: HostKeyCheck;
 }
 
 const defaultSocket = '/var/run/docker.sock';
@@ -46,6 +54,7 @@ function endpointOf(address: EngineAddress, env: NodeJS.ProcessEnv): Endpoint {
     const port = address.port ?? 22;
     // As ssh itself does: no user in the address means the local user's name.
     const username = address.user ?? localUser(env);
+    const hostKey = hostKeyCheck(address.host, port, knownHostsFiles(env));
     return {
       label: `ssh://${username}@${hostPart}${port === 22 ? '' : `:${port}`}`,
       options: {
@@ -53,8 +62,15 @@ function endpointOf(address: EngineAddress, env: NodeJS.ProcessEnv): Endpoint {
         host: address.host,
         port,
         username,
-        sshOptions: { agent: env.SSH_AUTH_SOCK, readyTimeout: sshHandshakeMs },
+        sshOptions: {
+          agent: env.SSH_AUTH_SOCK,
+          readyTimeout: sshHandshakeMs,
+          // Without a verifier ssh2 takes any host key; see known-hosts.ts.
+          hostVerifier: (key: Buffer) => hostKey.verify(key),
+          algorithms: { serverHostKey: hostKey.algorithms },
+        },
       },
+      hostKey,
     };
   }
   // As the docker CLI: any non-empty DOCKER_TLS_VERIFY turns TLS on, and so does port 2376.
