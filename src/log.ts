@@ -32,7 +32,8 @@ export class Journal {
     });
   }
 
-  write(line: string): void {
+  write(raw: string): void {
+    const line = escapeRawControls(raw);
     if (this.bytes + line.length <= journalMemoryBytes) {
       this.lines.push(line);
       this.bytes += line.length;
@@ -64,7 +65,9 @@ export class Journal {
 export function createRunLogger(options: { journal: Journal; level: LogLevel; base?: Record<string, unknown> }): Logger {
   const journalLevel = options.level === 'trace' || options.level === 'debug' ? options.level : 'info';
   const streams: pino.StreamEntry[] = [{ level: journalLevel, stream: options.journal }];
-  if (options.level === 'debug' || options.level === 'trace') streams.push({ level: options.level, stream: process.stderr });
+  if (options.level === 'debug' || options.level === 'trace') {
+    streams.push({ level: options.level, stream: { write: (line: string) => process.stderr.write(escapeRawControls(line)) } });
+  }
   return pino(
     {
       level: journalLevel,
@@ -74,4 +77,14 @@ export function createRunLogger(options: { journal: Journal; level: LogLevel; ba
     },
     pino.multistream(streams),
   );
+}
+
+/**
+ * pino's JSON escapes C0 controls but writes DEL and the C1 controls (U+0080-U+009F, among them
+ * the one-character CSI U+009B) raw, and log lines carry what containers control (engine
+ * messages, names, webhook answers). As JSON escapes they keep the line valid JSON with the same
+ * value, and neither a terminal showing --log-level debug nor `cat journal.ndjson` obeys them.
+ */
+export function escapeRawControls(line: string): string {
+  return line.replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -55,10 +55,10 @@ export abstract class FirebreakCommand extends Command {
         ...options,
         progress: createProgress(progressModeFor(json)),
         // On stderr even with --json: stdout holds the document, and a warning must still be seen.
-        onNotice: (message) => process.stderr.write(`${message}\n`),
+        onNotice: (message) => process.stderr.write(`${visibleControls(message)}\n`),
         onTargets: (found) => {
           if (!json && found.length > 1) {
-            process.stderr.write(`${found.length} containers matched: ${found.map((t) => t.name).join(', ')}\n`);
+            process.stderr.write(`${found.length} containers matched: ${visibleControls(found.map((t) => t.name).join(', '))}\n`);
           }
         },
         confirm: async (found, plans) => {
@@ -70,7 +70,7 @@ export abstract class FirebreakCommand extends Command {
       this.setExitCode(outcome.exitCode);
       if (!json) process.stdout.write(renderOutcome(outcome));
       const problem = evidenceProblem(outcome);
-      if (problem) process.stderr.write(`firebreak: ${problem}\n`);
+      if (problem) process.stderr.write(`firebreak: ${visibleControls(problem)}\n`);
       return outcomeJson(outcome);
     } finally {
       stopSignals();
@@ -98,7 +98,7 @@ export abstract class FirebreakCommand extends Command {
       this.logJson({ status: 'error', exitCode: code, error: { type: error.name, message: error.message } });
     } else {
       process.stderr.write(`firebreak: ${visibleControls(messageOf(error))}\n`);
-      if (wantsStack(this.argv) || process.env.FIREBREAK_DEBUG) process.stderr.write(`${error.stack}\n`);
+      if (wantsStack(this.argv) || process.env.FIREBREAK_DEBUG) process.stderr.write(`${visibleControls(error.stack ?? '', true)}\n`);
     }
     return undefined;
   }

@@ -11,8 +11,10 @@
  * carriage return is never kept, since it can overwrite a line that was printed.
  */
 
-const everyControl = /[\u0000-\u001f\u007f-\u009f]/g;
-const controlsButLines = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+// With the bidirectional embeddings, overrides and isolates, which reorder what a reader sees
+// ("Trojan Source": a name that reads as another), and the Unicode line and paragraph separators.
+const everyControl = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+const controlsButLines = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
 
 /** `text` with its control characters made visible; `multiline` keeps \n and \t. */
 export function visibleControls(text: string, multiline = false): string {

@@ -12,8 +12,26 @@ import { checkAnswer, type AnswerShape, type CheckedAnswer } from './shape.js';
 export async function createDockerode(endpoint: Endpoint): Promise<Dockerode> {
   const { default: Docker } = await import('dockerode');
   if (endpoint.options.protocol === 'ssh') quietSshUrlWarning();
-  return new Docker(endpoint.options as Dockerode.DockerOptions);
+  return new Docker({ ...unset, ...endpoint.options } as Dockerode.DockerOptions);
 }
+
+/**
+ * docker-modem fills each connection option left out from DOCKER_HOST, DOCKER_CERT_PATH and
+ * DOCKER_TLS_VERIFY itself (modem.js defaultOpts), after resolveEndpoint chose the engine: with
+ * DOCKER_HOST=tcp://a set, `--host unix:///var/run/docker.sock` went to a, while every message
+ * named the socket. Every option is therefore given, undefined when the endpoint has no use for it.
+ */
+const unset = {
+  socketPath: undefined,
+  host: undefined,
+  port: undefined,
+  protocol: undefined,
+  username: undefined,
+  ca: undefined,
+  cert: undefined,
+  key: undefined,
+  sshOptions: undefined,
+};
 
 let quieted = false;
 
@@ -60,6 +78,9 @@ export class Call {
       return await fn(signal);
     } catch (error) {
       if (ask.signal?.aborted) throw ask.signal.reason;
+      // ssh2 only says "Host denied (verification failed)"; the check itself knows why, and the fix.
+      const refusal = this.endpoint.hostKey?.refusal;
+      if (refusal) throw new EngineUnreachableError(`cannot reach the Docker engine at ${this.endpoint.label}: ${refusal}`, { cause: error, retryable: false });
       if (deadline?.aborted) {
         throw new EngineUnreachableError(
           `the Docker engine at ${this.endpoint.label} did not answer ${ask.request ?? ask.what} within ${ask.deadlineMs! / 1000}s`,

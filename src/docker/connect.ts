@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseEngineAddress, type EngineAddress } from './address.js';
+import { hostKeyCheck, knownHostsFiles, type HostKeyCheck } from './known-hosts.js';
 
 /** How to reach an engine, in the shape dockerode's modem takes. Built from --host or the environment. */
 export interface Endpoint {
@@ -17,9 +18,16 @@ export interface Endpoint {
     ca?: Buffer;
     cert?: Buffer;
     key?: Buffer;
-    sshOptions?: { agent?: string; readyTimeout?: number };
+    sshOptions?: {
+      agent?: string;
+      readyTimeout?: number;
+      hostVerifier?: (key: Buffer) => boolean;
+      algorithms?: { serverHostKey: string[] };
+    };
     timeout?: number;
   };
+  /** ssh:// only: the host key check ssh2 runs (known-hosts.ts), which says why it refused a key. */
+  hostKey?: HostKeyCheck;
 }
 
 const defaultSocket = '/var/run/docker.sock';
@@ -46,6 +54,7 @@ function endpointOf(address: EngineAddress, env: NodeJS.ProcessEnv): Endpoint {
     const port = address.port ?? 22;
     // As ssh itself does: no user in the address means the local user's name.
     const username = address.user ?? localUser(env);
+    const hostKey = hostKeyCheck(address.host, port, knownHostsFiles(env));
     return {
       label: `ssh://${username}@${hostPart}${port === 22 ? '' : `:${port}`}`,
       options: {
@@ -53,8 +62,15 @@ function endpointOf(address: EngineAddress, env: NodeJS.ProcessEnv): Endpoint {
         host: address.host,
         port,
         username,
-        sshOptions: { agent: env.SSH_AUTH_SOCK, readyTimeout: sshHandshakeMs },
+        sshOptions: {
+          agent: env.SSH_AUTH_SOCK,
+          readyTimeout: sshHandshakeMs,
+          // Without a verifier ssh2 takes any host key; see known-hosts.ts.
+          hostVerifier: (key: Buffer) => hostKey.verify(key),
+          algorithms: { serverHostKey: hostKey.algorithms },
+        },
       },
+      hostKey,
     };
   }
   // As the docker CLI: any non-empty DOCKER_TLS_VERIFY turns TLS on, and so does port 2376.
@@ -86,4 +102,33 @@ function readTlsFiles(certPath: string): Pick<Endpoint['options'], 'ca' | 'cert'
     return readFileSync(path);
   };
   return { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+}
+
+/**
+ * TLS stays verified: firebreak has no switch to turn verification off (the docker CLI's
+ * `--tls` without `--tlsverify`), because a containment run that talks to whoever answers on
+ * the engine's address can be made to report "isolated" by anyone on the path. The engine's
+ * certificate must chain to DOCKER_CERT_PATH/ca.pem (else the system's CAs) and name the host.
+ * What Node's TLS codes mean, with the fix, for the one line a refused connection prints.
+ */
+const tlsFailures: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the engine's certificate is self-signed and no CA given trusts it; put the CA that signed it in $DOCKER_CERT_PATH/ca.pem",
+  SELF_SIGNED_CERT_IN_CHAIN: "the engine's certificate chains to a CA that is not trusted; put that CA in $DOCKER_CERT_PATH/ca.pem",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the engine's certificate is not signed by a trusted CA; put the CA that signed it in $DOCKER_CERT_PATH/ca.pem",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "the engine's certificate is signed by a CA that is not trusted; put that CA in $DOCKER_CERT_PATH/ca.pem",
+  UNABLE_TO_GET_ISSUER_CERT: "the issuer of the engine's certificate is not trusted; put the CA in $DOCKER_CERT_PATH/ca.pem",
+  CERT_SIGNATURE_FAILURE: "the engine's certificate has a bad signature",
+  CERT_HAS_EXPIRED: "the engine's certificate has expired",
+  CERT_NOT_YET_VALID: "the engine's certificate is not valid yet (check the clocks)",
+  CERT_REVOKED: "the engine's certificate was revoked",
+  ERR_TLS_CERT_ALTNAME_INVALID: "the engine's certificate is not for this host name or address",
+};
+
+export const tlsFailureCodes: ReadonlySet<string> = new Set(Object.keys(tlsFailures));
+
+/** "TLS: <what is wrong> (<code>: <Node's reason>)" for a refused certificate; undefined for anything else. */
+export function describeTlsFailure(error: { code?: string; reason?: string }): string | undefined {
+  const what = error.code ? tlsFailures[error.code] : undefined;
+  if (!what) return undefined;
+  return `TLS: ${what} (${error.code}${error.reason ? `: ${error.reason}` : ''})`;
 }

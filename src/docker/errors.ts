@@ -1,4 +1,5 @@
 import { EngineError, EngineUnreachableError } from '../errors.js';
+import { describeTlsFailure, tlsFailureCodes } from './connect.js';
 
 /** Socket and TLS failures: the engine was never asked, or never answered. */
 const unreachableCodes = new Set([
@@ -69,7 +70,7 @@ export function engineMessageOf(error: unknown): string {
 
 export function isUnreachable(error: unknown): boolean {
   const e = error as ModemError;
-  return (e?.code !== undefined && unreachableCodes.has(e.code)) || e?.statusCode === 401;
+  return (e?.code !== undefined && (unreachableCodes.has(e.code) || tlsFailureCodes.has(e.code))) || e?.statusCode === 401;
 }
 
 /** Whether an engine refusal can turn out otherwise on a second try. */
@@ -90,10 +91,11 @@ export function mapDockerError(error: unknown, call: CallLabel | string, endpoin
   const where = endpoint ? ` at ${endpoint}` : '';
   if (typeof e?.level === 'string' && !e.statusCode) return sshFailure(e, where, error);
   if (isUnreachable(error)) {
+    const tls = describeTlsFailure(e as { code?: string; reason?: string });
     return new EngineUnreachableError(
-      `cannot reach the Docker engine${where}: ${e?.code ?? engineMessageOf(error)}` +
+      `cannot reach the Docker engine${where}: ${tls ?? e?.code ?? engineMessageOf(error)}` +
         (e?.code === 'EACCES' ? ' (permission denied: run as root or join the docker group)' : ''),
-      { cause: error, retryable: !(e?.statusCode === 401 || (e?.code && permanentCodes.has(e.code))) },
+      { cause: error, retryable: !(e?.statusCode === 401 || tls || (e?.code && permanentCodes.has(e.code))) },
     );
   }
   const foreign = e?.statusCode ? foreignBody(e.json) : undefined;

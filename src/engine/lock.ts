@@ -11,7 +11,7 @@ import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Target } from '../docker/index.js';
-import { FirebreakError } from '../errors.js';
+import { FirebreakError, UsageError } from '../errors.js';
 import { sleep } from './retry.js';
 
 const pollMs = 100;
@@ -35,6 +35,7 @@ export async function lockTargets(
 ): Promise<() => Promise<void>> {
   const dir = lockDir();
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  await refuseSharedLockDir(dir);
   const held: string[] = [];
   const release = async () => {
     await Promise.all(held.splice(0).map((path) => unlink(path).catch(() => undefined)));
@@ -82,6 +83,28 @@ async function acquire(path: string, target: Target, opts: Parameters<typeof loc
     told = true;
     await sleep(pollMs, opts.signal);
   }
+}
+
+/**
+ * The default lock folder may sit in a shared temp folder. A lock that another user can remove
+ * (the folder is theirs, or writable by them) keeps nobody out, and one they can plant blocks every
+ * run: such a folder is refused, before anything changes, rather than trusted. mkdir made it 0700
+ * when it was missing; one that existed keeps its mode, and is refused with the fix.
+ */
+async function refuseSharedLockDir(dir: string): Promise<void> {
+  const info = await stat(dir);
+  const uid = process.getuid?.();
+  const problem =
+    uid !== undefined && info.uid !== uid
+      ? `belongs to uid ${info.uid}, not to you (uid ${uid})`
+      : info.mode & 0o022
+        ? `is writable by ${info.mode & 0o002 ? 'every user' : 'its group'} (mode ${(info.mode & 0o777).toString(8).padStart(4, '0')})`
+        : undefined;
+  if (!problem) return;
+  throw new UsageError(
+    `lock folder ${dir} ${problem}: others could remove or plant the locks that keep two firebreaks apart; ` +
+      `${info.uid === uid ? `chmod 700 ${dir}, or ` : ''}set FIREBREAK_LOCK_DIR to a folder of your own`,
+  );
 }
 
 /** The holder; 'gone' when released meanwhile; 'stale' when unreadable for longer than a write takes. */

@@ -49,7 +49,8 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   request.onTargets?.(targets, plans);
   if (request.dryRun) return { ...outcome, status: 'planned', exitCode: ExitCode.ok, plan: plans };
   // An evidence folder that can never hold a bundle is bad input: said now, before anything changes.
-  await prepareEvidenceFolder(request.evidenceDir);
+  const folder = await prepareEvidenceFolder(request.evidenceDir);
+  if (folder.exposed) request.onNotice?.(`firebreak: warning: ${folder.exposed}`);
   if (request.confirm && !(await request.confirm(targets, plans))) {
     return { ...outcome, status: 'declined', exitCode: ExitCode.interrupted, plan: plans };
   }
@@ -88,6 +89,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     },
     'run started',
   );
+  if (folder.exposed) log.warn({ evidenceDir: folder.path }, folder.exposed);
   if (store.problem) log.error({ evidenceDir: request.evidenceDir, error: store.problem }, 'evidence folder cannot take the bundle; keeping evidence in memory');
 
   let records: TargetRecord[] = [];

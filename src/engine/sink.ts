@@ -1,11 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { Target } from '../docker/index.js';
+import { entryName } from '../evidence/naming.js';
 import type { EvidenceStore } from '../evidence/store.js';
 import type { ArtifactRef, ArtifactSink } from '../steps/types.js';
 
 /** A step's view of the bundle: its files land under data/targets/<container name>/. */
 export function artifactSink(store: EvidenceStore, target: Target, stored: (ref: ArtifactRef) => void = () => {}): ArtifactSink {
-  const folder = `targets/${target.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+  const folder = `targets/${entryName(target.name)}`;
   const told = (ref: ArtifactRef) => {
     stored(ref);
     return ref;

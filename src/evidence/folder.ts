@@ -30,6 +30,8 @@ export interface EvidenceFolder {
   path: string;
   /** Bytes an unprivileged writer may still use there, when the filesystem says. */
   freeBytes?: number;
+  /** A warning when others can list or change the folder (see exposureOf); undefined when only we can. */
+  exposed?: string;
 }
 
 /**
@@ -44,7 +46,33 @@ export async function prepareEvidenceFolder(dir: string): Promise<EvidenceFolder
   const info = await stat(path);
   if (!info.isDirectory()) throw new UsageError(`${label}: ${path} is not a folder`);
   await probeWrite(path, label);
-  return { path, freeBytes: await freeBytes(path) };
+  const exposed = exposureOf(info, path);
+  return { path, freeBytes: await freeBytes(path), ...(exposed ? { exposed } : {}) };
+}
+
+/**
+ * Folders firebreak creates are 0700 whatever the umask (mkdir's mode, which a umask can only
+ * narrow). A folder that already existed keeps its mode: firebreak warns, and neither refuses nor
+ * chmods it. Not chmod, because the folder is the operator's (a team share set 0750 on purpose
+ * would lock the team out); not refuse, because containment must never wait on a folder's mode,
+ * and what is inside is safe anyway: every file firebreak writes there is created 0600 and
+ * exclusively (O_EXCL, so a planted name or symlink is never written through). What others can
+ * do is see the bundles' names (playbook, incident) and, with write access or as the owner,
+ * delete or replace them; the warning says which, and the fix.
+ */
+export function exposureOf(info: { mode: number; uid: number }, path: string): string | undefined {
+  const uid = process.getuid?.();
+  const foreign = uid !== undefined && info.uid !== uid;
+  const mode = info.mode & 0o777;
+  if (!foreign && (mode & 0o077) === 0) return undefined;
+  const octal = mode.toString(8).padStart(4, '0');
+  const writable = (mode & 0o022) !== 0;
+  const who = [mode & 0o070 ? 'its group' : '', mode & 0o007 ? 'every user' : ''].filter(Boolean).join(' and ');
+  const what = writable ? 'list, delete or replace its bundles' : 'list its bundles (their names, not their contents: bundles are 0600)';
+  const owner = foreign ? `it belongs to uid ${info.uid}, who can delete or replace its bundles` : '';
+  const others = mode & 0o077 ? `${who} can ${what}` : '';
+  const fix = foreign ? `use a folder of your own (--evidence-dir)` : `chmod 700 ${path}`;
+  return `evidence folder ${path} (mode ${octal}): ${[owner, others].filter(Boolean).join('; ')}; ${fix}`;
 }
 
 /** Bytes free for us at `path`, or undefined when the filesystem will not say. */

@@ -2,7 +2,7 @@
  * Names of things in the evidence folder (bundle, sidecar, spool files) and inside the bag
  * (artifact paths). Every name we build or accept is checked here, in one place.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { UsageError } from '../errors.js';
 
 // One character class for every part of a file name, so a bundle name is safe in any shell,
@@ -39,6 +39,28 @@ export function bundleFileName(
   return `${bagName(startedAt, playbook, incident)}${compression === 'gzip' ? '.tar.gz' : '.tar'}`;
 }
 
+// A bag path segment stays far below NAME_MAX (255 bytes), so `tar -xf` can always create it,
+// whatever the suffix (".tar") and whatever a file system adds.
+const MAX_SEGMENT = 128;
+
+/**
+ * A name the engine gives (a container's, a volume's) as one segment of a path inside the bag,
+ * with `suffix` (".tar") after it. The engine's names are `[A-Za-z0-9][A-Za-z0-9_.-]*`, but
+ * nothing bounds their length (a 300-character container name is accepted), another engine may
+ * allow more, and an engine that is not what it says can answer anything. So: every other
+ * character becomes `_`; a name that would be `.` or `..` (or empty) gets a `_` in front; and a
+ * name that was changed or is too long keeps a readable start and ends with a hash of the whole
+ * name, so two names never share a folder. Same name in, same segment out: `bundle recover` and
+ * the report find a target's folder from its name.
+ */
+export function entryName(name: string, suffix = ''): string {
+  const cleaned = name.replace(/[^A-Za-z0-9_.-]/g, '_');
+  const dotted = /^\.*$/.test(cleaned) ? `_${cleaned}` : cleaned;
+  if (dotted === name && name.length + suffix.length <= MAX_SEGMENT) return `${name}${suffix}`;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 12);
+  return `${dotted.slice(0, MAX_SEGMENT - suffix.length - hash.length - 1)}-${hash}${suffix}`;
+}
+
 /**
  * A hidden temporary file beside the bundle for one stream of unknown length. It lives in the
  * evidence folder (same file system and same 0700 protection as the bundle), never in /tmp.
@@ -69,5 +91,6 @@ function artifactPathProblem(relPath: string): string | undefined {
   if (segments.some((s) => s === '')) return 'has an empty segment (// or a trailing /)';
   if (segments.some((s) => s === '..')) return 'contains .., which would leave data/';
   if (segments.some((s) => s === '.')) return 'contains a . segment; write the path without it';
+  if (segments.some((s) => Buffer.byteLength(s) > 255)) return 'has a segment longer than a file name may be (255 bytes)';
   return undefined;
 }

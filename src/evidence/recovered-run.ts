@@ -8,6 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { toolVersion } from '../version.js';
+import { entryName } from './naming.js';
 import type { CutEntry } from './partial.js';
 import { runRecordSchemaId, type ArtifactEntry, type RunRecord, type RunStatus, type StepRecord, type StepStatus, type TargetRecord } from './record.js';
 
@@ -156,7 +157,7 @@ export function artifactDoubts(facts: JournalFacts | undefined, artifacts: reado
     if (logged) continue;
     const match = /^targets\/([^/]+)\/(.+)$/.exec(path);
     if (!match) continue;
-    const steps = [...facts.steps].find(([name]) => name.replace(/[^A-Za-z0-9_.-]/g, '_') === match[1])?.[1] ?? [];
+    const steps = [...facts.steps].find(([name]) => entryName(name) === match[1])?.[1] ?? [];
     const step = steps.find((s) => (s.status === 'failed' || s.status === 'aborted') && STREAMED_BY[s.uses]?.test(match[2]!));
     if (step) doubts.set(path, `written by step ${step.id} (${step.uses}), which ended ${step.status}: it may hold only part of the stream`);
   }

@@ -182,10 +182,13 @@ export class EvidenceStore {
     }
     const dir = this.opts.fallbackDir ?? fallbackEvidenceDir();
     try {
-      await prepareEvidenceFolder(dir);
+      const { exposed } = await prepareEvidenceFolder(dir);
       const writer = await BundleWriter.open({ ...this.opts, dir });
       for (const [path, body] of this.kept) await writer.addFile(path, body);
-      return { ...(await writer.finalize()), fallback };
+      const finished = await writer.finalize();
+      // The fallback is a shared temp folder by default: who else can reach it is said with the bundle.
+      const warning = [finished.warning, exposed].filter(Boolean).join('; ');
+      return { ...finished, fallback, ...(warning ? { warning } : {}) };
     } catch (error) {
       throw new EvidenceLostError(fallback, dir, error);
     }

@@ -1,3 +1,4 @@
+import { htmlText } from './escape.js';
 import type { Level } from './findings.js';
 import { clock, duration, sizeText, spansDays, type ChangedFiles, type ReportModel, type TargetReport } from './model.js';
 
@@ -40,7 +41,7 @@ function summary(model: ReportModel): string {
     ['containers', model.targets.map((t) => `${esc(t.name)} ${badge(t.status)}`).join(' ') || 'none'],
     ['operator', esc(run.operator)],
     ['started', esc(run.startedAt)],
-    ['ended', `${esc(run.endedAt)} (${duration(run.durationMs)})`],
+    ['ended', `${esc(run.endedAt)} (${esc(duration(run.durationMs))})`],
     ['playbook', `${esc(run.playbook)} <span class="muted">${esc(run.source)}</span>`],
     ['params', `<code>${esc(JSON.stringify(run.params))}</code>`],
     ['engine', esc(run.engine)],
@@ -54,7 +55,7 @@ function timeline(model: ReportModel): string {
   const rows = model.timeline.map(
     (r) =>
       `<tr class="${r.status}"><td class="time">${esc(clock(r.at, withDate))}</td><td>${esc(r.container)}</td><td>${esc(r.step)}</td>` +
-      `<td><code>${esc(r.uses)}</code></td><td>${badge(r.status, r.result)}</td><td class="num">${duration(r.durationMs)}</td><td>${esc(r.detail)}</td></tr>`,
+      `<td><code>${esc(r.uses)}</code></td><td>${badge(r.status, r.result)}</td><td class="num">${esc(duration(r.durationMs))}</td><td>${esc(r.detail)}</td></tr>`,
   );
   const note = `Times are UTC${withDate ? '' : `, on ${esc(model.run.startedAt.slice(0, 10))}`}; every step was run by ${esc(model.run.operator)}.`;
   return section('Timeline', `<p class="muted">${note}</p>`, table(['time', 'container', 'step', 'action', 'result', 'took', 'detail'], rows));
@@ -68,7 +69,7 @@ function target(t: TargetReport): string {
   const findings = t.findings.map(
     (f) => `<tr class="finding ${f.level}"><td>${esc(f.check)}</td><td><code>${esc(f.value)}</code></td><td>${level(f.level)}</td><td class="why">${esc(f.why)}</td></tr>`,
   );
-  const counts = `<span class="counts">${level('risk')} ${t.summary.risk} ${level('warn')} ${t.summary.warn} ${level('ok')} ${t.summary.ok}</span>`;
+  const counts = `<span class="counts">${level('risk')} ${esc(String(t.summary.risk))} ${level('warn')} ${esc(String(t.summary.warn))} ${level('ok')} ${esc(String(t.summary.ok))}</span>`;
   const parts = [head, `<h3>Hardening ${counts}</h3>`, table(['check', 'value', '', 'why it matters'], findings)];
   if (t.env.length > 0) {
     const env = t.env.map((e) => `<tr><td><code>${esc(e.name)}</code></td><td><code${e.masked ? ' class="masked"' : ''}>${esc(e.value)}</code></td></tr>`);
@@ -78,7 +79,7 @@ function target(t: TargetReport): string {
 }
 
 function files(f: ChangedFiles): string {
-  const left = f.leftOut > 0 ? ` <span class="badge failed">${f.leftOut} left out</span> over the size cap; files.json lists each with its size, and only a filesystem export has them.` : '';
+  const left = f.leftOut > 0 ? ` <span class="badge failed">${esc(String(f.leftOut))} left out</span> over the size cap; files.json lists each with its size, and only a filesystem export has them.` : '';
   return `<p><strong>Changed files:</strong> ${esc(f.summary)}.${left}</p>`;
 }
 
@@ -87,7 +88,7 @@ function evidence(model: ReportModel): string {
   const rows = model.evidence.map(
     (e) =>
       `<tr><td><code>${esc(e.path)}</code>${e.incomplete ? ` <span class="badge failed">incomplete</span> ${esc(e.incomplete)}` : ''}</td>` +
-      `<td class="num">${sizeText(e.size)}</td><td class="hash">${esc(e.sha256)}</td></tr>`,
+      `<td class="num">${esc(sizeText(e.size))}</td><td class="hash">${esc(e.sha256)}</td></tr>`,
   );
   const note = '<p class="muted">run.json, report.md and the tag files are hashed by the bag&#39;s manifests; check the whole bundle with <code>firebreak bundle verify</code>.</p>';
   return section('Evidence', table(['file', 'size', 'sha256'], rows), note);
@@ -106,11 +107,12 @@ function badge(status: string, text = status): string {
 }
 
 function level(value: Level): string {
-  return `<span class="level ${value}">${value}</span>`;
+  return `<span class="level ${esc(value)}">${esc(value)}</span>`;
 }
 
+/** Every value goes through here: see escape.ts. */
 export function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return htmlText(text);
 }
 
 const CSS = `

@@ -1,4 +1,5 @@
 import type { RunRecord } from '../evidence/record.js';
+import { markdownCode as code, markdownText as cell } from './escape.js';
 import type { Finding } from './findings.js';
 import { buildReport, clock, duration, sizeText, spansDays, type ChangedFiles, type ReportModel, type TargetReport } from './model.js';
 
@@ -16,12 +17,12 @@ export function renderMarkdown(model: ReportModel): string {
     `| incident | ${cell(run.incident)} |`,
     `| containers | ${cell(model.targets.map((t) => `${t.name} (${t.status})`).join(', ') || 'none')} |`,
     `| operator | ${cell(run.operator)} |`,
-    `| started | ${run.startedAt} |`,
-    `| ended | ${run.endedAt} (${duration(run.durationMs)}) |`,
+    `| started | ${cell(run.startedAt)} |`,
+    `| ended | ${cell(run.endedAt)} (${cell(duration(run.durationMs))}) |`,
     `| playbook | ${cell(`${run.playbook} (${run.source})`)} |`,
-    `| params | ${cell(JSON.stringify(run.params))} |`,
+    `| params | ${code(JSON.stringify(run.params))} |`,
     `| engine | ${cell(run.engine)} |`,
-    `| run | ${run.runId}, ${cell(run.tool)} |`,
+    `| run | ${cell(run.runId)}, ${cell(run.tool)} |`,
     '',
   );
   if (run.error) lines.push(`**Run error:** ${cell(run.error)}`, '');
@@ -37,31 +38,31 @@ export function renderRunMarkdown(record: RunRecord, inspects: ReadonlyMap<strin
 function timelineSection(model: ReportModel): string[] {
   if (model.timeline.length === 0) return ['## Timeline', '', 'No step ran.', ''];
   const withDate = spansDays(model);
-  const lines = ['## Timeline', '', `Times are UTC${withDate ? '' : `, on ${model.run.startedAt.slice(0, 10)}`}; every step was run by ${cell(model.run.operator)}.`, ''];
+  const lines = ['## Timeline', '', `Times are UTC${withDate ? '' : `, on ${cell(model.run.startedAt.slice(0, 10))}`}; every step was run by ${cell(model.run.operator)}.`, ''];
   lines.push('| time | container | step | action | result | took | detail |', '| --- | --- | --- | --- | --- | ---: | --- |');
   for (const row of model.timeline) {
-    const result = row.status === 'succeeded' ? row.result : `**${row.result}**`;
-    lines.push(`| ${clock(row.at, withDate)} | ${cell(row.container)} | ${cell(row.step)} | ${row.uses} | ${result} | ${duration(row.durationMs)} | ${cell(row.detail)} |`);
+    const result = row.status === 'succeeded' ? cell(row.result) : `**${cell(row.result)}**`;
+    lines.push(`| ${cell(clock(row.at, withDate))} | ${cell(row.container)} | ${cell(row.step)} | ${cell(row.uses)} | ${result} | ${cell(duration(row.durationMs))} | ${cell(row.detail)} |`);
   }
   lines.push('');
   return lines;
 }
 
 function targetSection(target: TargetReport): string[] {
-  const lines = [`## ${cell(target.name)} (${target.id.slice(0, 12)}): ${target.status}`, '', `Image \`${target.image}\`.`, ''];
+  const lines = [`## ${cell(target.name)} (${cell(target.id.slice(0, 12))}): ${cell(target.status)}`, '', `Image ${code(target.image, false) || '(none)'}.`, ''];
   if (target.files) lines.push(...filesLines(target.files));
   if (!target.inspected) {
     lines.push('No inspect document for this container in the bundle (the playbook has no `evidence.inspect` step, or it failed), so no hardening findings.', '');
     return lines;
   }
   const { risk, warn, ok } = target.summary;
-  lines.push(`### Hardening: ${risk} risk, ${warn} warn, ${ok} ok`, '', '| check | value | | why it matters |', '| --- | --- | --- | --- |');
-  for (const f of target.findings) lines.push(`| ${f.check} | ${cell(f.value)} | ${levelMark(f)} | ${f.why} |`);
+  lines.push(`### Hardening: ${cell(String(risk))} risk, ${cell(String(warn))} warn, ${cell(String(ok))} ok`, '', '| check | value | | why it matters |', '| --- | --- | --- | --- |');
+  for (const f of target.findings) lines.push(`| ${cell(f.check)} | ${cell(f.value)} | ${levelMark(f)} | ${cell(f.why)} |`);
   lines.push('');
   if (target.env.length > 0) {
     lines.push('### Environment', '', 'Values of names that look secret (password, token, secret, key, PAT, DSN...), the password of a URL and `password=` inside a value are masked; inspect.json in the bundle holds them.', '');
     lines.push('| name | value |', '| --- | --- |');
-    for (const e of target.env) lines.push(`| ${cell(e.name)} | ${e.value === '' ? '' : `\`${code(e.value)}\``} |`);
+    for (const e of target.env) lines.push(`| ${cell(e.name)} | ${code(e.value)} |`);
     lines.push('');
   }
   return lines;
@@ -80,7 +81,7 @@ function evidenceSection(model: ReportModel): string[] {
   const lines = ['## Evidence', '', '| file | size | sha256 |', '| --- | ---: | --- |'];
   for (const e of model.evidence) {
     const incomplete = e.incomplete ? ` (incomplete: ${cell(e.incomplete)})` : '';
-    lines.push(`| ${cell(e.path)}${incomplete} | ${sizeText(e.size)} | \`${e.sha256}\` |`);
+    lines.push(`| ${cell(e.path)}${incomplete} | ${cell(sizeText(e.size))} | ${code(e.sha256)} |`);
   }
   lines.push(
     '',
@@ -93,14 +94,4 @@ function evidenceSection(model: ReportModel): string[] {
 
 function levelMark(finding: Finding): string {
   return finding.level === 'risk' ? '**RISK**' : finding.level === 'warn' ? 'warn' : 'ok';
-}
-
-/** A table cell: no pipes or line breaks, and no raw HTML for the ticket system to render. */
-function cell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\r?\n/g, ' ');
-}
-
-/** Inside a code span only a backtick or a pipe (the table) can break out. */
-function code(text: string): string {
-  return text.replace(/`/g, "'").replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }

@@ -34,6 +34,8 @@ export interface LeftOutEntry {
   remaining: number;
   /** A hard link whose target was left out: extracting it would fail, so it stays out too. */
   linkTo?: string;
+  /** Its name (or a hard link's target) would leave the folder files.tar is unpacked in. */
+  unsafe?: string;
 }
 
 export interface CopyResult {
@@ -59,6 +61,14 @@ export async function copyArchive(source: Readable, pack: Pack, prefix: string, 
   for await (const entry of extract) {
     const header = renamed(entry.header as Headers, prefix);
     const size = hasBody(header) ? (header.size ?? 0) : 0;
+    const unsafe = escapingName(entry.header as Headers);
+    if (unsafe) {
+      // Only an engine that is not what it says sends one; the name is kept in files.json, the body is not.
+      (entry as unknown as Readable).resume();
+      leftNames.add(header.name);
+      result.leftOut.push({ name: header.name, size, remaining: budget.remaining, unsafe });
+      continue;
+    }
     const linkTo = header.type === 'link' && header.linkname && leftNames.has(header.linkname) ? header.linkname : undefined;
     if (size > budget.remaining || linkTo) {
       (entry as unknown as Readable).resume();
@@ -73,6 +83,22 @@ export async function copyArchive(source: Readable, pack: Pack, prefix: string, 
   }
   await feeding;
   return result;
+}
+
+/**
+ * The engine names archive entries relative to the path's parent, so a real engine never sends an
+ * absolute name or a `..` segment; one that does (a compromised host answering as an engine)
+ * would have files.tar write outside the folder a responder unpacks it in. A symlink's target is
+ * the container's own data (an absolute or `../` target is evidence) and tar unpacks it as a
+ * link, so only names and hard-link targets are checked.
+ */
+function escapingName(header: Headers): string | undefined {
+  const bad = (name: string) => name.startsWith('/') || name.split('/').includes('..');
+  if (bad(header.name)) return `its name ${JSON.stringify(header.name)} would leave the folder it is unpacked in`;
+  if (header.type === 'link' && header.linkname && bad(header.linkname)) {
+    return `a hard link to ${JSON.stringify(header.linkname)}, outside the folder it is unpacked in`;
+  }
+  return undefined;
 }
 
 function hasBody(header: Headers): boolean {

@@ -209,7 +209,8 @@ function account(change: FileChange, inside: readonly FileChange[], copied: Copy
   const pathOf = (name: string) => `/${name.replace(/\/+$/, '')}`;
   const kept = new Map(copied.copied.map((e) => [pathOf(e.name), e]));
   const left = new Map(copied.leftOut.map((e) => [pathOf(e.name), e]));
-  const reasonFor = (e: LeftOutEntry) => (e.linkTo ? `hard link to ${pathOf(e.linkTo)}, which was left out` : overCap(e.size, e.remaining, record.maxBytes));
+  const reasonFor = (e: LeftOutEntry) =>
+    e.unsafe ? `left out: ${e.unsafe}` : e.linkTo ? `hard link to ${pathOf(e.linkTo)}, which was left out` : overCap(e.size, e.remaining, record.maxBytes);
   for (const c of [change, ...inside]) {
     const via = c === change ? {} : { within: change.path };
     const entry = kept.get(c.path);

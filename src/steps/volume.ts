@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { entryName } from '../evidence/naming.js';
 import { defineStep } from './types.js';
 
 /**
@@ -46,7 +47,7 @@ export const backupStep = defineStep({
     for (const mount of mounts) {
       const name = mount.name ?? mount.destination;
       const stream = await ctx.engine.containers.archive(ctx.target.id, mount.destination, ctx.signal);
-      const ref = await ctx.artifacts.stream(`volumes/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.tar`, stream);
+      const ref = await ctx.artifacts.stream(`volumes/${entryName(name, '.tar')}`, stream);
       backups.push({ name, destination: mount.destination, file: ref.path, size: ref.size, sha256: ref.sha256 });
     }
     if (backups.length) await ctx.artifacts.json('volumes.json', backups);

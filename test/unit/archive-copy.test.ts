@@ -3,7 +3,7 @@ import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { copyArchive } from '../../src/steps/archive-copy.js';
 
-type Entry = { name: string; body?: string; type?: 'directory' | 'link'; linkname?: string };
+type Entry = { name: string; body?: string; type?: 'directory' | 'link' | 'symlink'; linkname?: string };
 
 /** A tar as the archive API sends one: names relative to the path's parent. */
 async function archive(entries: Entry[]): Promise<Readable> {
@@ -65,5 +65,25 @@ describe('copyArchive', () => {
     expect([...bodies.keys()]).toEqual(['srv/x/', 'srv/x/a.txt', 'srv/x/big.bin', 'srv/x/hard', 'srv/x/z.txt']);
     expect(result.leftOut).toEqual([]);
     expect(result.bytes).toBe(104);
+  });
+
+  it('leaves out an entry whose name or hard-link target would leave the folder it is unpacked in, and keeps a symlink pointing out as evidence', async () => {
+    const hostile: Entry[] = [
+      { name: '../../etc/cron.d/x', body: 'evil' },
+      { name: '/abs', body: 'evil' },
+      { name: 'x/../../y', body: 'evil' },
+      { name: 'x/hard', type: 'link', linkname: '../../etc/passwd' },
+      { name: 'x/out', type: 'symlink', linkname: '../../../../etc/passwd' },
+      { name: 'x/fine', body: 'ok' },
+    ];
+    const { result, bodies } = await copied(hostile, 1000);
+    expect([...bodies.keys()]).toEqual(['srv/x/out', 'srv/x/fine']);
+    expect(result.copied.map((e) => `${e.name}:${e.type}`)).toEqual(['srv/x/out:symlink', 'srv/x/fine:file']);
+    expect(result.leftOut.map((e) => [e.name, e.unsafe])).toEqual([
+      ['srv/../../etc/cron.d/x', 'its name "../../etc/cron.d/x" would leave the folder it is unpacked in'],
+      ['srv//abs', 'its name "/abs" would leave the folder it is unpacked in'],
+      ['srv/x/../../y', 'its name "x/../../y" would leave the folder it is unpacked in'],
+      ['srv/x/hard', 'a hard link to "../../etc/passwd", outside the folder it is unpacked in'],
+    ]);
   });
 });

@@ -92,7 +92,8 @@ describe('resolveEndpoint', () => {
   })
 
   it('reads ssh://user@host with port 22, the ssh agent and a bounded handshake', () => {
-    expect(resolveEndpoint('ssh://ops@bastion.example', {SSH_AUTH_SOCK: '/tmp/agent.sock'})).toEqual({
+    const endpoint = resolveEndpoint('ssh://ops@bastion.example', {SSH_AUTH_SOCK: '/tmp/agent.sock'})
+    expect(endpoint).toMatchObject({
       label: 'ssh://ops@bastion.example',
       options: {
         protocol: 'ssh',
@@ -102,6 +103,8 @@ describe('resolveEndpoint', () => {
         sshOptions: {agent: '/tmp/agent.sock', readyTimeout: 10_000},
       },
     })
+    // The host key is checked against known_hosts (known-hosts.ts), never taken on trust.
+    expect(endpoint.options.sshOptions?.hostVerifier).toBeTypeOf('function')
   })
 
   it('reads the port of an ssh address and, as ssh does, takes the local user when none is given', () => {

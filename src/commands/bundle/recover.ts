@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { FirebreakCommand } from '../../cli/base.js';
+import { visibleControls } from '../../cli/terminal.js';
 import { runFlags } from '../../cli/flags.js';
 import { ExitCode } from '../../errors.js';
 import { formatBytes } from '../../bytes.js';
@@ -30,7 +31,7 @@ export default class BundleRecover extends FirebreakCommand {
     this.setExitCode(failed ? ExitCode.stepFailed : ExitCode.ok);
     if (!this.jsonEnabled()) {
       const text = results.length === 0 ? `no debris of unfinished runs in ${argv.length ? argv.join(', ') : flags['evidence-dir']}\n` : results.map(renderResult).join('');
-      process.stdout.write(text);
+      process.stdout.write(visibleControls(text, true));
     }
     return { status: failed ? 'incomplete' : 'ok', results };
   }

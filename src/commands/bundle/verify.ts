@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { FirebreakCommand } from '../../cli/base.js';
+import { visibleControls } from '../../cli/terminal.js';
 import { ExitCode } from '../../errors.js';
 import { verifyBundle, type VerifyReport } from '../../evidence/verify.js';
 
@@ -19,7 +20,8 @@ export default class BundleVerify extends FirebreakCommand {
     const { args } = await this.parse(BundleVerify);
     const report = await verifyBundle(args.file);
     this.setExitCode(report.ok ? ExitCode.ok : ExitCode.verifyFailed);
-    if (!this.jsonEnabled()) process.stdout.write(renderVerify(report));
+    // Entry names come from the bundle, which anyone may have made: never raw controls on a terminal.
+    if (!this.jsonEnabled()) process.stdout.write(visibleControls(renderVerify(report), true));
     return report;
   }
 }

@@ -1,4 +1,5 @@
 import { FirebreakCommand } from '../../cli/base.js';
+import { visibleControls } from '../../cli/terminal.js';
 import { builtInNames, loadPlaybook } from '../../engine/loader.js';
 
 export default class PlaybooksList extends FirebreakCommand {
@@ -13,7 +14,7 @@ export default class PlaybooksList extends FirebreakCommand {
     });
     if (!this.jsonEnabled()) {
       const width = Math.max(...playbooks.map((p) => p.name.length));
-      for (const p of playbooks) this.log(`${p.name.padEnd(width)}  ${p.description}`);
+      for (const p of playbooks) this.log(visibleControls(`${p.name.padEnd(width)}  ${p.description}`));
     }
     return playbooks;
   }

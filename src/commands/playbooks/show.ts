@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { FirebreakCommand } from '../../cli/base.js';
+import { visibleControls } from '../../cli/terminal.js';
 import { loadPlaybook } from '../../engine/loader.js';
 
 export default class PlaybooksShow extends FirebreakCommand {
@@ -10,7 +11,7 @@ export default class PlaybooksShow extends FirebreakCommand {
   async run(): Promise<unknown> {
     const { args } = await this.parse(PlaybooksShow);
     const playbook = loadPlaybook(args.playbook);
-    if (!this.jsonEnabled()) process.stdout.write(`# ${playbook.source}\n${playbook.text}`);
+    if (!this.jsonEnabled()) process.stdout.write(visibleControls(`# ${playbook.source}\n${playbook.text}`, true));
     const { text: _text, ...rest } = playbook;
     return JSON.parse(JSON.stringify(rest, (key, value) => (key === 'type' && typeof value === 'object' ? undefined : value)));
   }

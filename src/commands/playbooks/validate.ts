@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { FirebreakCommand } from '../../cli/base.js';
+import { visibleControls } from '../../cli/terminal.js';
 import { loadPlaybook } from '../../engine/loader.js';
 
 export default class PlaybooksValidate extends FirebreakCommand {
@@ -13,7 +14,7 @@ export default class PlaybooksValidate extends FirebreakCommand {
     const playbook = loadPlaybook(args.file);
     const count = (steps: typeof playbook.steps): number => steps.reduce((n, s) => n + 1 + count(s.steps ?? []), 0);
     const result = { valid: true, file: playbook.source, name: playbook.name, steps: count(playbook.steps) };
-    if (!this.jsonEnabled()) this.log(`${playbook.source}: valid playbook "${playbook.name}" with ${result.steps} steps`);
+    if (!this.jsonEnabled()) this.log(visibleControls(`${playbook.source}: valid playbook "${playbook.name}" with ${result.steps} steps`));
     return result;
   }
 }
