@@ -6,11 +6,12 @@
  * a second run waits for it, bounded, then refuses. A lock whose process is gone (a crash, kill -9)
  * is stale and taken over.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Target } from '../docker/index.js';
+import { formatDuration, parseDuration } from '../duration.js';
 import { FirebreakError, UsageError } from '../errors.js';
 import { sleep } from './retry.js';
 
@@ -21,6 +22,16 @@ interface Holder {
   playbook: string;
   container: string;
   since: string;
+}
+
+/**
+ * How long a run waits for another firebreak changing the same container: FIREBREAK_LOCK_WAIT
+ * (10s, 2m, 0 to refuse at once; a bare number is seconds), else a minute, long enough for a
+ * quarantine's grace period and short enough that an unattended run does not hang on a stuck one.
+ */
+export function lockWaitMs(env: NodeJS.ProcessEnv = process.env): number {
+  const value = env.FIREBREAK_LOCK_WAIT?.trim();
+  return value ? parseDuration(/^\d+(\.\d+)?$/.test(value) ? Number(value) : value, 'FIREBREAK_LOCK_WAIT') : 60_000;
 }
 
 export function lockDir(): string {
@@ -58,14 +69,7 @@ async function acquire(path: string, target: Target, opts: Parameters<typeof loc
   const deadline = Date.now() + opts.waitMs;
   let told = false;
   for (;;) {
-    try {
-      const handle = await open(path, 'wx', 0o600);
-      await handle.writeFile(JSON.stringify(mine));
-      await handle.close();
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
+    if (await create(path, mine)) return;
     const holder = await readHolder(path);
     if (holder === 'gone') continue;
     if (holder === 'stale' || !alive(holder.pid)) {
@@ -76,7 +80,7 @@ async function acquire(path: string, target: Target, opts: Parameters<typeof loc
     if (Date.now() >= deadline) {
       throw new FirebreakError(
         `${target.name} is being changed by another firebreak (${holder.playbook}, pid ${holder.pid}, since ${holder.since}); ` +
-          'run again once it has finished',
+          `waited ${formatDuration(opts.waitMs)}, nothing was changed; run again once it has finished (FIREBREAK_LOCK_WAIT sets the wait)`,
       );
     }
     if (!told) opts.onWait?.(target, holder as Holder);
@@ -105,6 +109,25 @@ async function refuseSharedLockDir(dir: string): Promise<void> {
     `lock folder ${dir} ${problem}: others could remove or plant the locks that keep two firebreaks apart; ` +
       `${info.uid === uid ? `chmod 700 ${dir}, or ` : ''}set FIREBREAK_LOCK_DIR to a folder of your own`,
   );
+}
+
+/**
+ * Creates the lock file with its holder already in it, or returns false when it exists. Written
+ * aside, then hard-linked into place (link fails if the name exists): a lock file is never seen
+ * empty, so a run killed the moment it took the lock leaves a lock that names it, stale at once.
+ */
+async function create(path: string, holder: Holder): Promise<boolean> {
+  const aside = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.new`;
+  await writeFile(aside, JSON.stringify(holder), { mode: 0o600, flag: 'wx' });
+  try {
+    await link(aside, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await unlink(aside).catch(() => undefined);
+  }
 }
 
 /** The holder; 'gone' when released meanwhile; 'stale' when unreadable for longer than a write takes. */

@@ -14,7 +14,7 @@ import { compactTimestamp } from '../evidence/naming.js';
 import { loadPlaybook } from './loader.js';
 import { resolveParams } from './params.js';
 import { planTarget, type PlannedStep } from './plan.js';
-import { lockTargets } from './lock.js';
+import { lockTargets, lockWaitMs } from './lock.js';
 import { bagInfo, buildRunRecord, operator } from './record.js';
 import type { RunOutcome, RunRequest } from './request.js';
 import { withFreeze } from './freeze.js';
@@ -59,7 +59,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   const unlock = plans.some((plan) => plan.steps.some(changesState)) || request.freeze
     ? await lockTargets(engine.endpoint.label, targets, {
         playbook: playbook.name,
-        waitMs: lockWaitMs,
+        waitMs: lockWaitMs(),
         signal: request.signal,
         onWait: (target, holder) => request.onNotice?.(`firebreak: ${target.name}: waiting for another firebreak (${holder.playbook}, pid ${holder.pid}) to finish`),
       })
@@ -159,9 +159,6 @@ function keepInspect(sink: ArtifactSink, keep: (doc: unknown) => void): Artifact
     },
   };
 }
-
-/** How long a run waits for another firebreak that is changing the same container. */
-const lockWaitMs = 60_000;
 
 function changesState(step: PlannedStep): boolean {
   return step.mutates || (step.steps ?? []).some(changesState);

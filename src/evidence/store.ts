@@ -118,8 +118,8 @@ export class EvidenceStore {
 
   async addStream(relPath: string, source: Readable, opts: { size?: number } = {}): Promise<ArtifactRecord> {
     if (this.failure === undefined) {
+      const copy: StreamCopy = { chunks: [], whole: true, seen: 0 };
       try {
-        const copy: StreamCopy = { chunks: [], whole: true };
         const record = await this.writer!.addStream(relPath, Readable.from(copying(source, copy, streamCopyBytes)), opts);
         this.offeredBytes += record.size;
         // A small stream (a log, a process list) is kept like a file: a disk that fills later loses nothing.
@@ -128,6 +128,8 @@ export class EvidenceStore {
         return record;
       } catch (error) {
         if (this.diskFailed(error)) {
+          // What streamed before the disk filled: the least it lacks room for (a cut export's full size is unknown).
+          this.offeredBytes += copy.seen;
           this.lost.push(relPath);
           throw new Error(`${relPath} not kept: the evidence folder ${this.opts.dir} cannot take it (${messageOf(error)})`, { cause: error });
         }
@@ -275,6 +277,8 @@ interface StreamCopy {
   chunks: Buffer[];
   /** False once the stream outgrew the copy limit (the chunks are then dropped). */
   whole: boolean;
+  /** Bytes passed through so far, copied or not. */
+  seen: number;
 }
 
 /** Passes `source` through, copying it into `copy` while it stays under `limit` bytes. */
@@ -282,6 +286,7 @@ async function* copying(source: AsyncIterable<Buffer | string>, copy: StreamCopy
   let copied = 0;
   for await (const chunk of source) {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    copy.seen += buffer.length;
     if (copy.whole) {
       copied += buffer.length;
       if (copied <= limit) copy.chunks.push(buffer);
