@@ -23,7 +23,9 @@ export function problemOf(issue: Issue, value: unknown, known?: (path: readonly 
   if (issue.code === 'unrecognized_keys') {
     const keys = known?.(path);
     const [first, ...rest] = issue.keys;
-    const also = rest.length ? ` (and ${rest.map((k) => `"${k}"`).join(', ')})` : '';
+    const shown = rest.slice(0, 3).map((k) => `"${k}"`);
+    if (rest.length > shown.length) shown.push(`${rest.length - shown.length} more`);
+    const also = shown.length ? ` (and ${shown.join(', ')})` : '';
     return { message: `unknown key "${first}"${also}${keys ? `; known: ${keys.join(', ')}` : ''}`, path: [...path, first!] };
   }
   if (issue.code === 'invalid_key') {
