@@ -30,6 +30,9 @@ export abstract class FirebreakCommand extends Command {
     options: Pick<RunRequest, 'freeze' | 'recordOf' | 'paramFlags'> = {},
   ): Promise<unknown> {
     const json = this.jsonEnabled();
+    for (const flag of ['evidence-dir', 'incident'] as const) {
+      if (flags[flag]?.trim() === '') throw new UsageError(`--${flag} is empty: give a value or leave the flag out`);
+    }
     if (targets.length === 0 && !flags.filter?.length) {
       throw new UsageError('name at least one container (name, id or id prefix) or select with --filter KEY=VALUE');
     }
@@ -127,6 +130,7 @@ function oneLine(message: string): string {
     .filter(Boolean)
     .join(' ')
     .replace(/\s+/g, ' ')
+    .replace(/^The following errors? occurred: /, '')
     // oclif's note about greedy multi-value flags does not apply: ours are non-greedy.
     .replace(/ Note: .*?(?= See more help|$)/, '');
 }

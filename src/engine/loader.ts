@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
@@ -7,6 +7,8 @@ import { groupType, stepTypes } from '../steps/registry.js';
 import { durationProblem, maxTimerMs, maxTimerText, parseDuration } from '../duration.js';
 import type { LoadedPlaybook, LoadedStep } from './playbook.js';
 import { retryDelay } from './retry.js';
+import { firstIssue, objectKeys, playbookKeys, problemOf, valueAt } from './issues.js';
+import { checkStepCount, checkStepCountInText, readPlaybookFile } from './playbook-file.js';
 import { playbookSchema, type RetryPolicy, type StepSpec } from './schema.js';
 import { checkExpression, expressionsIn, unclosedTemplate, type TemplateNames } from './template.js';
 import { formatYamlPath, parseYaml, type ParsedYaml } from './yaml-location.js';
@@ -28,14 +30,17 @@ export function loadPlaybook(reference: string): LoadedPlaybook {
   const builtIn = /^[a-z][a-z0-9_-]*$/.test(reference) && existsSync(join(builtInDir, `${reference}.yaml`));
   const file = builtIn ? join(builtInDir, `${reference}.yaml`) : reference;
   if (!existsSync(file)) {
+    if (/[/\\]|\.ya?ml$/i.test(reference)) throw new UsageError(`${reference}: no such playbook file`);
     throw new UsageError(`playbook "${reference}" is neither a built-in (${builtInNames().join(', ')}) nor a file`);
   }
   return parsePlaybook(readPlaybookFile(file), builtIn ? `playbooks/${reference}.yaml` : file, builtIn);
 }
 
 export function parsePlaybook(text: string, file: string, builtIn = false): LoadedPlaybook {
+  checkStepCountInText(text, file);
   const yaml = parseYaml(text, file);
   checkIsMapping(yaml, file);
+  checkStepCount(yaml);
   checkTemplatesClosed(yaml);
   const parsed = playbookSchema.safeParse(yaml.value);
   if (!parsed.success) throw schemaError(parsed.error, yaml);
@@ -92,7 +97,7 @@ function loadStep(step: StepSpec, path: PropertyKey[], scope: LoadScope): Loaded
     const problem = checkExpression(expression, scope.names);
     if (problem) throw fail(`template \${{ ${expression} }}: ${problem}`, [...path, 'with', ...pathOfExpression(input, expression)]);
   }
-  if (type) checkInput(type.input, input, (message, at) => fail(message, [...path, 'with', ...at]));
+  if (type) checkInput(type.input, input, step, (message, at) => fail(message, [...path, 'with', ...at]));
 
   const children = step.steps?.map((child, i) => loadStep(child, [...path, 'steps', i], scope));
   // Registered only now: a step cannot read its own outputs, later steps can.
@@ -113,19 +118,25 @@ function loadStep(step: StepSpec, path: PropertyKey[], scope: LoadScope): Loaded
 }
 
 /** Check inputs now, except the values that templates fill in at run time. */
-function checkInput(schema: z.ZodType, input: Record<string, unknown>, fail: (m: string, at: PropertyKey[]) => Error): void {
+function checkInput(
+  schema: z.ZodType,
+  input: Record<string, unknown>,
+  names: { uses: string },
+  fail: (m: string, at: PropertyKey[]) => Error,
+): void {
   const result = schema.safeParse(input);
   if (result.success) return;
-  for (const issue of result.error.issues) {
-    const value = valueAt(input, issue.path);
-    if (expressionsIn(value).length > 0) continue;
-    const keys = 'keys' in issue && Array.isArray(issue.keys) ? issue.keys : [];
-    throw fail(`${issue.message}${keys.length ? ` (${keys.join(', ')})` : ''}`, [...issue.path, ...keys.slice(0, 1)]);
+  const issues = result.error.issues.filter((issue) => expressionsIn(valueAt(input, issue.path)).length === 0);
+  if (issues.length === 0) return;
+  const issue = firstIssue(issues);
+  if (issue.code === 'unrecognized_keys') {
+    // Said in the words of the step catalogue: a step takes inputs.
+    const keys = objectKeys(schema);
+    const takes = !keys ? '' : keys.length ? `; ${names.uses} takes ${keys.join(', ')}` : `; ${names.uses} takes no inputs`;
+    throw fail(`unknown input "${issue.keys[0]}"${takes}`, [...issue.path, issue.keys[0]!]);
   }
-}
-
-function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  return path.reduce<unknown>((v, key) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined), value);
+  const problem = problemOf(issue, input);
+  throw fail(problem.message, problem.path);
 }
 
 function pathOfExpression(input: Record<string, unknown>, expression: string): PropertyKey[] {
@@ -196,58 +207,10 @@ function checkTemplatesClosed(yaml: ParsedYaml): void {
   visit(yaml.value, []);
 }
 
-/** Playbooks are a few kilobytes; a larger file is the wrong file, and is not read whole into memory. */
-const maxPlaybookBytes = 1024 * 1024;
-
-/** The file's text, or a one-line usage error naming the file: a folder, no permission, too large, binary. */
-function readPlaybookFile(file: string): string {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (error) {
-    throw new UsageError(`${file}: cannot read the playbook: ${reasonOf(error)}`);
-  }
-  try {
-    if (fstatSync(fd).isDirectory()) throw new UsageError(`${file}: is a directory, not a playbook file`);
-    // Read in pieces up to one byte over the cap: /dev/zero or a pipe has no size to check first.
-    const buffer = Buffer.alloc(maxPlaybookBytes + 1);
-    let length = 0;
-    for (let n = 1; n > 0 && length < buffer.length; length += n) {
-      n = readSyncOrFail(fd, buffer, length, file);
-    }
-    if (length > maxPlaybookBytes) throw new UsageError(`${file}: larger than ${maxPlaybookBytes / 1024 / 1024} MiB: not a playbook`);
-    const bytes = buffer.subarray(0, length);
-    const nul = bytes.indexOf(0);
-    if (nul >= 0) throw new UsageError(`${file}: binary data (a NUL byte at offset ${nul}): not a playbook`);
-    try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      throw new UsageError(`${file}: not UTF-8 text: not a playbook`);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function readSyncOrFail(fd: number, buffer: Buffer, offset: number, file: string): number {
-  try {
-    return readSync(fd, buffer, offset, buffer.length - offset, null);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw new UsageError(`${file}: is a directory, not a playbook file`);
-    throw new UsageError(`${file}: cannot read the playbook: ${reasonOf(error)}`);
-  }
-}
-
-function reasonOf(error: unknown): string {
-  const { code, message } = error as NodeJS.ErrnoException;
-  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`;
-  return code ? `${message.replace(/^\w+: /, '').split(',')[0]} (${code})` : message;
-}
-
 function schemaError(error: z.ZodError, yaml: ParsedYaml): UsageError {
-  const issue = error.issues[0]!;
-  const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` (${issue.keys.join(', ')})` : '';
-  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : '';
-  const path = [...(issue.path as PropertyKey[]), ...('keys' in issue && Array.isArray(issue.keys) ? issue.keys.slice(0, 1) : [])];
-  return new UsageError(`${yaml.locate(path)}: ${formatYamlPath(path) || '(top)'}: ${issue.message}${keys}${more}`);
+  const issue = firstIssue(error.issues);
+  const { message, path } = problemOf(issue, yaml.value, playbookKeys);
+  const others = error.issues.length - 1;
+  const more = others > 0 ? ` (and ${others} more problem${others > 1 ? 's' : ''})` : '';
+  return new UsageError(`${yaml.locate(path)}: ${formatYamlPath(path) || '(top)'}: ${message}${more}`);
 }

@@ -6,8 +6,13 @@ import { durationMs, durationPattern, durationProblem, maxTimerMs, maxTimerText 
  * inferred from it and `firebreak playbooks schema` prints its JSON Schema for editors.
  */
 
+/** Every way a duration can be wrong (-5s, -5, .nan, true) is told by one function, with the value. */
+const notDuration = (issue: { input?: unknown }) => durationProblem(issue.input) ?? 'a duration such as 500ms, 10s or 2m';
+
 const duration = z
-  .union([z.string().regex(durationPattern, 'a duration such as 500ms, 10s or 2m'), z.number().nonnegative()])
+  .union([z.string().regex(durationPattern, { error: notDuration }), z.number({ error: notDuration }).nonnegative({ error: notDuration })], {
+    error: notDuration,
+  })
   .superRefine((value, ctx) => {
     // Past setTimeout's limit a wait fires at once instead of never: refused here, with the limit named.
     if ((durationMs(value) ?? 0) > maxTimerMs) ctx.addIssue({ code: 'custom', message: durationProblem(value)! });

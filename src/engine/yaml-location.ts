@@ -19,11 +19,18 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     const pos = lineCounter.linePos(offset);
     return `${file}:${pos.line}:${pos.col}`;
   };
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (error) {
+    // The parser recurses per level of nesting: ten thousand `[` overflow its stack.
+    if (error instanceof RangeError) throw new UsageError(`${file}: not a usable playbook: nested too deeply for a YAML parser`);
+    throw error;
+  }
   const problem = doc.errors[0];
   if (problem) {
     const pos = problem.linePos?.[0] ?? lineCounter.linePos(problem.pos[0]);
-    throw new UsageError(`${file}:${pos.line}:${pos.col}: not valid YAML: ${problem.message.split('\n')[0]}`);
+    throw new UsageError(`${file}:${pos.line}:${pos.col}: not valid YAML: ${yamlProblem(problem.code, problem.message)}`);
   }
   checkAliases(doc, at);
   let value: unknown;
@@ -39,6 +46,13 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     );
   }
   return { value, locate: (path) => `${file}:${lineOf(doc, lineCounter, path)}` };
+}
+
+/** The parser's message, less its advice to programmers. */
+function yamlProblem(code: string, message: string): string {
+  if (code === 'MULTIPLE_DOCS') return 'more than one YAML document (a second ---): a playbook is one document';
+  if (/Maximum call stack/.test(message)) return 'nested too deeply for a YAML parser';
+  return message.split('\n')[0]!;
 }
 
 /**

@@ -25,6 +25,7 @@ export interface BundleEntry {
 
 /** Throws UsageError unless `path` is an existing regular file. */
 export async function assertBundleFile(path: string): Promise<void> {
+  if (path.trim() === '') throw new UsageError('the bundle path is empty: name a .tar.gz or .tar file');
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new UsageError(`bundle not found: ${path}`);
   if (!info.isFile()) throw new UsageError(`bundle ${path} is not a file`);

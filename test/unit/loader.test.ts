@@ -138,7 +138,7 @@ describe('parsePlaybook errors', () => {
   it('rejects an unknown top-level key, naming it', () => {
     const error = loadError(yaml('name: x', 'bogus: 1', 'steps:', '  - uses: evidence.inspect'))
     expect(error.message).toMatch(/^pb\.yaml:\d+:\d+: /)
-    expect(error.message).toContain('Unrecognized key: "bogus"')
+    expect(error.message).toContain('unknown key "bogus"; known: name, description, params, steps, on-failure, expect')
   })
 
   it('rejects a playbook without steps', () => {
