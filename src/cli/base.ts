@@ -74,6 +74,7 @@ export abstract class FirebreakCommand extends Command {
       if (!json) process.stdout.write(renderOutcome(outcome));
       const problem = evidenceProblem(outcome);
       if (problem) process.stderr.write(`firebreak: ${visibleControls(problem)}\n`);
+      if (outcome.engineLost) process.stderr.write(`firebreak: ${visibleControls(outcome.engineLost)}\n`);
       return outcomeJson(outcome);
     } finally {
       stopSignals();

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { shortRef, signalOption, type Ask, type Call } from './client.js';
 import { inspectAnswer, toDetails } from './inspect.js';
 import { answer, checkAnswer } from './shape.js';
+import { checkedStream } from './stream.js';
 import type { ContainerDetails, FileChange, Limits, PathStat, RestartPolicy } from './types.js';
 
 export interface ContainerSummary {
@@ -163,7 +164,8 @@ export class ContainerClient {
       ...(options.since ? { since: unixTimestamp(options.since) } : {}),
       ...(options.until ? { until: unixTimestamp(options.until) } : {}),
     };
-    return this.call.run(this.ask('logs', id, 'GET /containers/{id}/logs', signal), (s) =>
+    const ask = this.ask('logs', id, 'GET /containers/{id}/logs', signal);
+    const stream = await this.call.run(ask, (s) =>
       new Promise<Readable>((resolve, reject) => {
         this.docker.modem.dial(
           {
@@ -178,13 +180,22 @@ export class ContainerClient {
         );
       }),
     );
+    return this.checked(stream, ask);
   }
 
+  /** The whole filesystem as a tar; the stream fails, rather than ends, if the engine cuts it short (see stream.ts). */
   async export(id: string, signal?: AbortSignal): Promise<Readable> {
-    return this.call.run(this.ask('export', id, 'GET /containers/{id}/export', signal), async (s) => {
+    const ask = this.ask('export', id, 'GET /containers/{id}/export', signal);
+    const stream = await this.call.run(ask, async (s) => {
       const container = this.container(id) as unknown as { export(opts: object): Promise<Readable> };
       return container.export(signalOption(s));
     });
+    return this.checked(stream, ask, { tar: true });
+  }
+
+  /** A streamed answer that fails with the engine's name when it is cut off (stream.ts). */
+  private checked(stream: Readable, ask: Ask, opts: { tar?: boolean } = {}): Readable {
+    return checkedStream(stream, { request: ask.request ?? ask.what, endpoint: this.call.endpoint.label, signal: ask.signal, ...opts });
   }
 
   /** A tar of one path inside the container (the archive API). */
@@ -202,7 +213,7 @@ export class ContainerClient {
       const stream = (await this.container(id).getArchive({ path, ...signalOption(s) } as never)) as unknown as Readable;
       const header = (stream as unknown as IncomingMessage).headers?.['x-docker-container-path-stat'];
       try {
-        return { stat: parsePathStat(typeof header === 'string' ? header : undefined, path, ask.request), stream };
+        return { stat: parsePathStat(typeof header === 'string' ? header : undefined, path, ask.request), stream: this.checked(stream, ask, { tar: true }) };
       } catch (error) {
         stream.destroy();
         throw error;

@@ -21,6 +21,9 @@ const unreachableCodes = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/** Of those, the ones that mean the connection was made and then broken: the engine went away mid-call. */
+const brokenOff = new Set(['ECONNRESET', 'EPIPE']);
+
 /** Of those, the ones a second try a second later cannot fix: permissions and certificates. */
 const permanentCodes = new Set([
   'EACCES',
@@ -90,6 +93,10 @@ export function mapDockerError(error: unknown, call: CallLabel | string, endpoin
   if (e?.name === 'AbortError') return error as Error;
   const where = endpoint ? ` at ${endpoint}` : '';
   if (typeof e?.level === 'string' && !e.statusCode) return sshFailure(e, where, error);
+  if (e?.code !== undefined && brokenOff.has(e.code) && !e.statusCode) {
+    // It was reached, and then it went away mid-call: most often the engine stopped or crashed.
+    return new EngineUnreachableError(`the Docker engine${where} stopped answering during ${label.request ?? label.what} (${e.code})`, { cause: error });
+  }
   if (isUnreachable(error)) {
     const tls = describeTlsFailure(e as { code?: string; reason?: string });
     return new EngineUnreachableError(

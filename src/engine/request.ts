@@ -51,4 +51,6 @@ export interface RunOutcome {
   bundle?: StoredBundle;
   /** No bundle could be written anywhere: why. The result on stdout is then the only account. */
   evidenceError?: string;
+  /** Steps failed because the engine stopped answering (exit 3): one line naming the engine and where. */
+  engineLost?: string;
 }

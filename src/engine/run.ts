@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { openEngine, parseFilters, resolveTargets, type Target } from '../docker/index.js';
-import { ExitCode, messageOf } from '../errors.js';
+import { EngineUnreachableError, ExitCode, messageOf } from '../errors.js';
 import { prepareEvidenceFolder } from '../evidence/folder.js';
-import type { RunStatus, TargetRecord } from '../evidence/record.js';
+import { flattenSteps, type RunStatus, type TargetRecord } from '../evidence/record.js';
 import { EvidenceLostError, EvidenceStore, type StoredBundle } from '../evidence/store.js';
 import { Journal, createRunLogger } from '../log.js';
 import { renderRunMarkdown } from '../report/markdown.js';
@@ -18,7 +18,7 @@ import { lockTargets, lockWaitMs } from './lock.js';
 import { bagInfo, buildRunRecord, operator } from './record.js';
 import type { RunOutcome, RunRequest } from './request.js';
 import { withFreeze } from './freeze.js';
-import { runTarget } from './runner.js';
+import { failedForTheEngine, runTarget } from './runner.js';
 import { artifactSink } from './sink.js';
 import { incidentOfRecords } from './undo-source.js';
 
@@ -136,13 +136,42 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     if (journalPath && bundle) await rm(journalPath, { force: true });
   }
   const evidenceFailed = Boolean(evidenceError || bundle?.fallback);
+  const engineLost = status === 'failed' ? engineLoss(engine.endpoint.label, records, runError, Boolean(bundle)) : undefined;
   const exitCode =
     status === 'aborted'
       ? ExitCode.interrupted
-      : status === 'failed' || evidenceFailed
-        ? ExitCode.stepFailed
-        : ExitCode.ok;
-  return { ...outcome, status, exitCode, plan: plans, record, ...(bundle ? { bundle } : {}), ...(evidenceError ? { evidenceError } : {}) };
+      : engineLost
+        ? ExitCode.engineUnreachable
+        : status === 'failed' || evidenceFailed
+          ? ExitCode.stepFailed
+          : ExitCode.ok;
+  return {
+    ...outcome,
+    status,
+    exitCode,
+    plan: plans,
+    record,
+    ...(bundle ? { bundle } : {}),
+    ...(evidenceError ? { evidenceError } : {}),
+    ...(engineLost ? { engineLost } : {}),
+  };
+}
+
+/**
+ * When steps failed because the engine stopped answering (a crash or restart mid-run): one line
+ * naming the engine and the first step it failed, else undefined. Where it was first seen gone
+ * is the step that ended first among them.
+ */
+function engineLoss(endpoint: string, records: readonly TargetRecord[], runError: unknown, bundled: boolean): string | undefined {
+  const lost = records
+    .flatMap((target) => flattenSteps([...target.steps, ...(target.onFailure ?? [])]).map((step) => ({ target, step })))
+    .filter(({ step }) => failedForTheEngine(step))
+    .sort((a, b) => (a.step.endedAt ?? '').localeCompare(b.step.endedAt ?? ''));
+  const first = lost[0];
+  const kept = bundled ? '; the bundle records which steps completed' : '';
+  if (first) return `the Docker engine at ${endpoint} stopped answering during ${first.step.uses} on ${first.target.name}${kept}`;
+  if (runError instanceof EngineUnreachableError) return `${messageOf(runError)}${kept}`;
+  return undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Engine, Target } from '../docker/index.js';
-import { EngineError, StepError, messageOf } from '../errors.js';
+import { EngineError, EngineUnreachableError, StepError, messageOf } from '../errors.js';
 import { asStateChange, notInterruptible } from './inflight.js';
 import type { StepRecord, StepStatus, TargetRecord } from '../evidence/record.js';
 import type { ArtifactSink, StepContext } from '../steps/types.js';
@@ -137,6 +137,7 @@ async function runStep(run: TargetRun, step: LoadedStep, scope: TemplateScope): 
     if (run.signal.aborted && !mutates) return finish({ status: 'aborted', attempts, input, error: 'interrupted' });
     const record = finish({ status: run.signal.aborted ? 'aborted' : 'failed', attempts, input, error: failureMessage(error, step, run), ...partial });
     failures.set(record, error);
+    if (reachedNoEngine(error)) lostEngine.add(record);
     return record;
   }
 }
@@ -153,6 +154,25 @@ function failureMessage(error: unknown, step: LoadedStep, run: TargetRun): strin
 
 /** The error behind each failed step record, for a group to pass on as its own error's cause. */
 const failures = new WeakMap<StepRecord, unknown>();
+
+/** Step records that failed because the engine stopped answering (see `failedForTheEngine`). */
+const lostEngine = new WeakSet<StepRecord>();
+
+/**
+ * Whether this step failed because the Docker engine could not be reached or stopped answering
+ * mid-call (a crash, a restart): the run then exits 3, not 1, since no step of the playbook was
+ * at fault and the same run can complete once the engine is back.
+ */
+export function failedForTheEngine(record: StepRecord): boolean {
+  return lostEngine.has(record);
+}
+
+function reachedNoEngine(error: unknown): boolean {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof EngineUnreachableError) return true;
+  }
+  return false;
+}
 
 async function runGroup(
   run: TargetRun,
