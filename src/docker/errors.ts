@@ -90,6 +90,14 @@ export function mapDockerError(error: unknown, call: CallLabel | string, endpoin
   if (e?.name === 'AbortError') return error as Error;
   const where = endpoint ? ` at ${endpoint}` : '';
   if (typeof e?.level === 'string' && !e.statusCode) return sshFailure(e, where, error);
+  if (!e?.statusCode && /^\(SSH\)|^Unable to exec/.test(String(e?.message ?? ''))) {
+    // The login worked; what failed is the channel that runs `docker system dial-stdio` on the host.
+    return new EngineUnreachableError(
+      `cannot reach the Docker engine${where}: ssh: ${oneLine(String(e.message))} (the login worked, but the host did not run ` +
+        '`docker system dial-stdio`: is Docker installed there, and may this user run it?)',
+      { cause: error },
+    );
+  }
   if (isUnreachable(error)) {
     const tls = describeTlsFailure(e as { code?: string; reason?: string });
     return new EngineUnreachableError(
