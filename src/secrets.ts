@@ -87,3 +87,31 @@ export function maskSecrets(value: unknown, depth = 0): unknown {
   }
   return value;
 }
+
+// scheme://authority then a path, query or fragment: what a webhook keeps its token in.
+const urlWithPath = /\b([a-z][a-z0-9+.-]*:\/\/)(?:[^\s/?#@]*@)?([^\s/?#]+)([/?#][^\s'"]*)?/gi;
+
+/**
+ * A URL shown as its scheme and host: user information and everything after the host (Slack,
+ * Teams and Discord keep the webhook's token in the path, other services in the query) become
+ * `****`. `https://hooks.slack.com/services/T0/B0/xyz` -> `https://hooks.slack.com/****`.
+ */
+export function maskUrlPaths(text: string): string {
+  return text.replace(urlWithPath, (whole, scheme: string, host: string, rest: string | undefined) => {
+    const hidden = whole.includes('@') || (rest !== undefined && rest !== '/');
+    return hidden ? `${scheme}${host}/${mask}` : whole;
+  });
+}
+
+/**
+ * Playbook params as run.json, the journal and the report record them. A param may be a webhook
+ * URL (`url: "${{ params.hook }}"`), and nothing says which, so every URL in a value keeps only
+ * its scheme and host; the value of a param whose name looks secret is masked whole.
+ */
+export function maskParams(params: Record<string, unknown>): Record<string, unknown> {
+  const shown = (value: unknown): unknown =>
+    typeof value === 'string' ? maskText(maskUrlPaths(value)) : Array.isArray(value) ? value.map(shown) : value;
+  return Object.fromEntries(
+    Object.entries(params).map(([name, value]) => [name, looksSecret(name) && value !== '' && value !== undefined ? mask : shown(value)]),
+  );
+}

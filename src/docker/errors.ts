@@ -93,6 +93,14 @@ export function mapDockerError(error: unknown, call: CallLabel | string, endpoin
   if (e?.name === 'AbortError') return error as Error;
   const where = endpoint ? ` at ${endpoint}` : '';
   if (typeof e?.level === 'string' && !e.statusCode) return sshFailure(e, where, error);
+  if (!e?.statusCode && /^\(SSH\)|^Unable to exec/.test(String(e?.message ?? ''))) {
+    // The login worked; what failed is the channel that runs `docker system dial-stdio` on the host.
+    return new EngineUnreachableError(
+      `cannot reach the Docker engine${where}: ssh: ${oneLine(String(e.message))} (the login worked, but the host did not run ` +
+        '`docker system dial-stdio`: is Docker installed there, and may this user run it?)',
+      { cause: error },
+    );
+  }
   if (e?.code !== undefined && brokenOff.has(e.code) && !e.statusCode) {
     // It was reached, and then it went away mid-call: most often the engine stopped or crashed.
     return new EngineUnreachableError(`the Docker engine${where} stopped answering during ${label.request ?? label.what} (${e.code})`, { cause: error });

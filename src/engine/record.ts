@@ -4,6 +4,7 @@
 import { hostname, userInfo } from 'node:os';
 import type { Engine, EngineVersion, Target } from '../docker/index.js';
 import { messageOf } from '../errors.js';
+import { maskParams } from '../secrets.js';
 import { runRecordSchemaId, type RunRecord, type RunStatus, type TargetRecord } from '../evidence/record.js';
 import { toolVersion } from '../version.js';
 import type { LoadedPlaybook } from './playbook.js';
@@ -44,7 +45,8 @@ export function buildRunRecord(run: {
     runId: run.runId,
     incident: run.incident,
     playbook: { name: playbook.name, description: playbook.description, source: playbook.source },
-    params: run.params,
+    // A param may be a webhook URL or a token: recorded masked (secrets.ts), as the report shows it.
+    params: maskParams(run.params),
     status: run.status,
     startedAt: run.startedAt.toISOString(),
     endedAt: run.endedAt.toISOString(),

@@ -7,6 +7,7 @@ import { prepareEvidenceFolder } from '../evidence/folder.js';
 import { flattenSteps, type RunStatus, type TargetRecord } from '../evidence/record.js';
 import { EvidenceLostError, EvidenceStore, type StoredBundle } from '../evidence/store.js';
 import { Journal, createRunLogger } from '../log.js';
+import { maskParams } from '../secrets.js';
 import { renderRunMarkdown } from '../report/markdown.js';
 import type { ArtifactRef, ArtifactSink } from '../steps/types.js';
 import { debrisWarningFor } from '../evidence/debris.js';
@@ -82,7 +83,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   log.info(
     {
       playbook: { name: playbook.name, source: playbook.source, description: playbook.description },
-      params,
+      params: maskParams(params),
       targets: targets.map(({ id, name, image }) => ({ id, name, image })),
       engine: { endpoint: engine.endpoint.label, version: version.version, apiVersion: version.apiVersion },
       operator: who,

@@ -5,7 +5,7 @@
  * no renderer can forget to.
  */
 import { flattenSteps, type RunRecord, type StepRecord, type StepStatus, type TargetRecord } from '../evidence/record.js';
-import { maskEnvEntry, maskSecrets, maskText } from '../secrets.js';
+import { maskEnvEntry, maskParams, maskSecrets, maskText } from '../secrets.js';
 import { bagSize } from '../evidence/bagit.js';
 import { assessHardening, countLevels, type Finding, type Level } from './findings.js';
 
@@ -107,7 +107,8 @@ export function buildReport(record: RunRecord, inspects: ReadonlyMap<string, unk
       operator: `${record.operator.user}@${record.operator.host}`,
       tool: `${record.tool.name} ${record.tool.version}`,
       engine: `${engine.endpoint}, Docker ${engine.version ?? '?'}, API ${engine.apiVersion ?? '?'}`,
-      params: maskSecrets(record.params),
+      // Bundles written before params were masked in run.json are masked here too.
+      params: maskSecrets(maskParams(record.params ?? {})),
       ...(record.error ? { error: maskText(record.error) } : {}),
     },
     timeline: timeline(record.targets),

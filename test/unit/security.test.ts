@@ -5,6 +5,7 @@ import {checkArtifactPath, entryName} from '../../src/evidence/naming.js'
 import {exposureOf} from '../../src/evidence/folder.js'
 import {escapeRawControls} from '../../src/log.js'
 import {htmlText, markdownCode, markdownText, visible} from '../../src/report/escape.js'
+import {maskParams, maskUrlPaths} from '../../src/secrets.js'
 
 describe('entryName', () => {
   it('keeps a name the engine allows as it is', () => {
@@ -103,5 +104,34 @@ describe('escapeRawControls', () => {
     const escaped = escapeRawControls(line)
     expect(escaped).not.toMatch(/[\u007f-\u009f]/)
     expect(JSON.parse(escaped)).toEqual(value)
+  })
+})
+
+describe('maskParams', () => {
+  it('keeps only the scheme and host of every URL in a param, and masks a secret-looking param whole', () => {
+    expect(
+      maskParams({
+        hook: 'https://hooks.slack.com/services/T0/B0/xyz',
+        notify: 'https://ops:pw@hooks.example/h?token=abc',
+        hooks: ['https://a.example/x', 'https://b.example'],
+        'api-token': 'abc',
+        grace: '10s',
+        empty: '',
+        export: false,
+      }),
+    ).toEqual({
+      hook: 'https://hooks.slack.com/****',
+      notify: 'https://hooks.example/****',
+      hooks: ['https://a.example/****', 'https://b.example'],
+      'api-token': '****',
+      grace: '10s',
+      empty: '',
+      export: false,
+    })
+  })
+
+  it('finds URLs inside text and leaves other text alone', () => {
+    expect(maskUrlPaths('post to http://127.0.0.1:9/services/T0 now')).toBe('post to http://127.0.0.1:9/**** now')
+    expect(maskUrlPaths('registry.example.com/app:1 and https://x.example/')).toBe('registry.example.com/app:1 and https://x.example/')
   })
 })
