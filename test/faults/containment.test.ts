@@ -1,6 +1,6 @@
 // Containment never depends on the evidence disk, the terminal or luck: a full disk, an unusable
-// folder, Ctrl-C in the middle of a fleet isolate and a closed output pipe, each judged by the
-// engine's own view and by what the bundle says.
+// folder and a closed output pipe, each judged by the engine's own view and by what the bundle
+// says. (Ctrl-C in the middle of a fleet isolate is among the interrupt trials, interrupt.test.ts.)
 import {execFileSync, spawn} from 'node:child_process'
 import {existsSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -95,38 +95,6 @@ describe('an evidence folder that can never hold a bundle', () => {
       expect(await networksOf(container.name)).toEqual([net.name])
     })
   }
-})
-
-describe('Ctrl-C during an isolate of many containers', () => {
-  it('leaves every container that lost a network restorable from the bundle', () => trial('interrupt', 'SIGINT after the first disconnect of 30 containers, 4 at a time', async () => {
-    const net = await createNetwork()
-    const label = uniqueName('fleet')
-    await Promise.all(Array.from({length: 30}, () => startContainer({networks: [{name: net.name}], labels: {'firebreak.fleet': label}})))
-
-    const cli = startCli(['isolate', '--filter', `label=firebreak.fleet=${label}`, '--yes', '--concurrency', '4', '--evidence-dir', evidence])
-    await cli.stderrMatches(/disconnect succeeded/)
-    cli.kill('SIGINT')
-    const result = await cli.done
-    expect(result.code).toBe(130)
-
-    const bundle = bundleFromOutput(result.stdout)
-    const run = unpackBundle(bundle.path).json('data/run.json')
-    expect(run.status).toBe('aborted')
-    const containers = await docker().listContainers({all: true, filters: JSON.stringify({label: [`firebreak.fleet=${label}`]})})
-    const cut = []
-    for (const c of containers) if ((await networksOf(c.Id)).length === 0) cut.push(c.Id)
-    expect(cut.length).toBeGreaterThan(0)
-    // Every container cut off has its attachments in the record, whatever its step's status.
-    for (const id of cut) {
-      const target = run.targets.find((t: {id: string}) => t.id === id)
-      const disconnect = target.steps.find((s: {uses: string}) => s.uses === 'network.disconnect')
-      expect(disconnect.undo?.attachments?.length, `record of ${id}`).toBe(1)
-    }
-
-    const restored = await runCli(['restore-network', ...cut, '--from', bundle.path, '--yes', '--evidence-dir', evidence])
-    expect(restored.code).toBe(0)
-    for (const id of cut) expect(await networksOf(id)).toEqual([net.name])
-  }))
 })
 
 describe('records that restore reads', () => {
