@@ -44,8 +44,10 @@ beforeAll(async () => {
 }, 120_000)
 
 let evidence: string
-beforeEach(() => {
+beforeEach(async () => {
   evidence = tempDir()
+  // A test that failed between its kill and its restart must not fail the next ones too.
+  if (engine().pid() === undefined) await engine().restart()
 })
 
 const fb = (args: string[]) => [...args, '--host', engine().host, '--evidence-dir', evidence]
