@@ -21,6 +21,8 @@ const engine = usePrivateEngine()
 /** Containers are removed after each test: a restart of the engine restarts those of earlier tests too. */
 const created: string[] = []
 afterEach(async () => {
+  // A test that failed between its kill and its restart must not fail the next ones too.
+  if (engine().pid() === undefined) await engine().restart()
   await Promise.allSettled(created.splice(0).map((id) => engine().docker.getContainer(id).remove({force: true})))
 })
 async function container(opts: Parameters<ReturnType<typeof engine>['run']>[0]) {
@@ -44,10 +46,8 @@ beforeAll(async () => {
 }, 120_000)
 
 let evidence: string
-beforeEach(async () => {
+beforeEach(() => {
   evidence = tempDir()
-  // A test that failed between its kill and its restart must not fail the next ones too.
-  if (engine().pid() === undefined) await engine().restart()
 })
 
 const fb = (args: string[]) => [...args, '--host', engine().host, '--evidence-dir', evidence]
