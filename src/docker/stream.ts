@@ -4,12 +4,12 @@
  * dies mid-answer surfaced as Node's bare "aborted", and an answer that merely stopped early read
  * as a whole one, so a short export would have been hashed and filed as the filesystem.
  *
- * Here a stream ends in one of three ways: whole; cut, with an EngineUnreachableError that names
- * the engine, the request and how far it got; or aborted by its signal (Ctrl-C, a step's
- * timeout), with the signal's reason. A tar answer is whole only when it ends with the tar's
- * end-of-archive blocks at an entry boundary (tar-end.ts): a cut at any other byte is caught even
- * when the HTTP framing looked finished (an engine whose handler gave up part way still closes
- * the chunked answer properly).
+ * Here a stream ends in one of four ways: whole; cut by a broken connection, with an
+ * EngineUnreachableError that names the engine, the request and how far it got; short, when the
+ * engine closed a tar answer properly before the tar's end (an engine whose handler gave up part
+ * way still closes the chunked answer): an error that says so; or aborted by its signal (Ctrl-C, a
+ * step's timeout), with the signal's reason. A tar answer is whole only when it ends with the
+ * tar's end-of-archive blocks at an entry boundary (tar-end.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
@@ -67,7 +67,9 @@ async function* checkChunks(answer: Readable, label: StreamLabel): AsyncGenerato
   // ('aborted'); `complete` is the same fact, read once more in case a transport only ends.
   if ((answer as Partial<IncomingMessage>).complete === false) throw cutOff(label, bytes, 'the answer ended early');
   const problem = tar?.problem();
-  if (problem) throw cutOff(label, bytes, `${problem}: the stream was cut short`);
+  // The engine closed the answer itself: it is there, but what it sent is not the whole tar (a
+  // container removed during the read, a layer that failed). A step failure (exit 1), not a lost engine.
+  if (problem) throw new Error(`${label.request} at ${label.endpoint} ended after ${formatBytes(bytes)}, but ${problem}: the answer was cut short`);
 }
 
 function cutOff(label: StreamLabel, bytes: number, why: string, cause?: unknown): EngineUnreachableError {

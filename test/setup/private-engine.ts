@@ -75,6 +75,7 @@ const CGROUP_ROOT = '/sys/fs/cgroup'
  * a unix socket path may not exceed 107 bytes, and containerd puts its own under the exec-root.
  */
 export async function startPrivateEngine(opts: PrivateEngineOptions = {}): Promise<PrivateEngine> {
+  requireTools()
   sweepOrphans()
   const name = `${PREFIX}${randomBytes(3).toString('hex')}`
   const dir = join(ROOT, name)
@@ -83,10 +84,6 @@ export async function startPrivateEngine(opts: PrivateEngineOptions = {}): Promi
   writeFileSync(join(dir, 'owner'), String(process.pid))
   const socket = join(dir, 'd.sock')
   const logFile = join(dir, 'dockerd.log')
-  execFileSync('ip', ['netns', 'add', name])
-  // A new namespace's loopback is down; containers with published ports and dockerd's own
-  // embedded DNS expect it up.
-  execFileSync('nsenter', [`--net=/run/netns/${name}`, 'ip', 'link', 'set', 'lo', 'up'])
 
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
@@ -183,6 +180,10 @@ export async function startPrivateEngine(opts: PrivateEngineOptions = {}): Promi
   }
 
   try {
+    execFileSync('ip', ['netns', 'add', name])
+    // A new namespace's loopback is down; containers with published ports and dockerd's own
+    // embedded DNS expect it up.
+    execFileSync('nsenter', [`--net=/run/netns/${name}`, 'ip', 'link', 'set', 'lo', 'up'])
     await launch()
     await ensureFixtureImage(docker)
   } catch (error) {
@@ -190,6 +191,16 @@ export async function startPrivateEngine(opts: PrivateEngineOptions = {}): Promi
     throw error
   }
   return engine
+}
+
+/** A missing tool is a failure that says what to install, never a skip. */
+function requireTools(): void {
+  const tools: Array<[string, string]> = [['ip', 'iproute2'], ['nsenter', 'util-linux'], ['dockerd', 'docker.io']]
+  const path = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])
+  const missing = tools.filter(([tool]) => !path.some((dir) => dir && existsSync(join(dir, tool))))
+  if (missing.length > 0) {
+    throw new Error(`the private test engine needs ${missing.map(([tool, pkg]) => `${tool} (Debian package ${pkg})`).join(', ')}`)
+  }
 }
 
 /**
@@ -222,10 +233,11 @@ export function usePrivateEngine(opts: PrivateEngineOptions = {}): () => Private
   }
 }
 
-/** Whether the host's own docker0 is still there: what a stray second daemon once deleted. */
+/** Whether the host's own docker0 is still there and up: what a stray second daemon once deleted. */
 export function hostBridgeIsUp(): boolean {
   try {
-    return /[<,]UP[,>]/.test(execFileSync('ip', ['link', 'show', 'docker0'], {encoding: 'utf8'}))
+    // The interface flags; IFF_UP is bit 0.
+    return (Number(readFileSync('/sys/class/net/docker0/flags', 'utf8').trim()) & 1) === 1
   } catch {
     return false
   }

@@ -49,6 +49,15 @@ describe('mapDockerError', () => {
     expect(isRetryable(error)).toBe(true)
   })
 
+  it('says the engine stopped answering, naming the request, when the connection breaks mid-call (exit 3, retried)', () => {
+    for (const code of ['ECONNRESET', 'EPIPE']) {
+      const error = mapDockerError(Object.assign(new Error('socket hang up'), {code}), call, at)
+      expect(error).toBeInstanceOf(EngineUnreachableError)
+      expect(error.message).toBe(`the Docker engine at unix:///var/run/docker.sock stopped answering during POST /networks/backend/disconnect (${code})`)
+      expect(isRetryable(error)).toBe(true)
+    }
+  })
+
   it('does not retry a permission denied on the socket', () => {
     const error = mapDockerError(Object.assign(new Error('connect EACCES'), {code: 'EACCES'}), call, at)
     expect(error.message).toMatch(/EACCES \(permission denied: run as root or join the docker group\)$/)
