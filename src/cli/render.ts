@@ -103,6 +103,7 @@ export function outcomeJson(outcome: RunOutcome): unknown {
     runId: outcome.runId,
     ...(outcome.bundle ? { bundle: outcome.bundle } : {}),
     ...(outcome.evidenceError ? { evidenceError: outcome.evidenceError } : {}),
+    ...(outcome.engineLost ? { engineLost: outcome.engineLost } : {}),
     ...(outcome.record ? { targets: outcome.record.targets, startedAt: outcome.record.startedAt, endedAt: outcome.record.endedAt } : {}),
     ...(outcome.status === 'planned' ? { plan: outcome.plan } : {}),
   };
