@@ -27,13 +27,14 @@ export function htmlText(text: string): string {
 /**
  * Markdown text on one line (a table cell, a heading, a sentence). A backslash escapes what
  * Markdown reads as structure: `\` first, then the pipe (a table cell), brackets (links and
- * images), backticks (code spans), `*` and `~` (emphasis, strikethrough); `<` and `>` become
- * entities, so no raw HTML or autolink. A line break would end the table row: it becomes a space.
+ * images), backticks (code spans), `*` and `~` (emphasis, strikethrough); `<` becomes `&lt;`, so
+ * no raw HTML or autolink (`>` alone starts nothing inside a line, and `->` stays readable). A
+ * line break would end the table row: it becomes a space.
  */
 export function markdownText(text: string): string {
   return visible(String(text).replace(/\r\n?|\n/g, ' '))
     .replace(/[\\|[\]`*~]/g, (c) => `\\${c}`)
-    .replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
+    .replace(/</g, '&lt;');
 }
 
 /**

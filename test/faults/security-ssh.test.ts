@@ -33,8 +33,11 @@ interface SshServer {port: number; logins: number; dials: number}
 const closers: Array<() => void> = []
 let enginePort: number
 
-/** An SSH server with `keys` as its host keys; every login is accepted, dial-stdio reaches the fake engine. */
-async function sshServer(keys: Buffer[]): Promise<SshServer> {
+/**
+ * An SSH server with `keys` as its host keys; every login is accepted, and dial-stdio reaches the
+ * fake engine (or, with `docker: false`, is refused, as on a host without Docker).
+ */
+async function sshServer(keys: Buffer[], docker = true): Promise<SshServer> {
   const state: SshServer = {port: 0, logins: 0, dials: 0}
   const server = new ssh2.Server({hostKeys: keys}, (client) => {
     client.on('authentication', (ctx) => {
@@ -44,7 +47,7 @@ async function sshServer(keys: Buffer[]): Promise<SshServer> {
     client.on('ready', () => {
       client.on('session', (accept) => {
         accept().on('exec', (acceptExec, reject, info) => {
-          if (info.command !== 'docker system dial-stdio') return reject()
+          if (!docker || info.command !== 'docker system dial-stdio') return reject()
           state.dials++
           const channel = acceptExec()
           const socket = connect(enginePort, '127.0.0.1')
@@ -144,21 +147,16 @@ describe('ssh:// host key', () => {
       expect(server.logins).toBe(0)
     }))
 
-  it('passes the handshake with a matching entry, then fails on the engine\'s side, not on the key, when nothing answers dial-stdio', () =>
+  it('passes the handshake with a matching entry, then fails on the host\'s side, not on the key, when the host runs no Docker', () =>
     trial('security', 'ssh: matching entry passes the handshake', async () => {
-      const server = await sshServer([keys.ed25519.private])
-      const saved = enginePort
-      enginePort = 1 // nothing listens: the handshake and login pass, the engine is not there
-      try {
-        const result = await isolate(server, home([`[127.0.0.1]:${server.port} ${keys.ed25519.public}`]))
-        expect(result.code).toBe(3)
-        expect(result.stderr.trim().split('\n')).toHaveLength(1)
-        expect(result.stderr).toMatch(`firebreak: `)
-        expect(result.stderr).not.toMatch(/host key|known_hosts|verification/i)
-        expect(server.logins).toBeGreaterThan(0)
-      } finally {
-        enginePort = saved
-      }
+      const server = await sshServer([keys.ed25519.private], false)
+      const result = await isolate(server, home([`[127.0.0.1]:${server.port} ${keys.ed25519.public}`]))
+      expect(result.code).toBe(3)
+      expect(result.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(`^firebreak: cannot reach the Docker engine at ssh://fb@127\\.0\\.0\\.1:${server.port}: ssh: .*\\(the login worked, but the host did not run \`docker system dial-stdio\`: is Docker installed there, and may this user run it\\?\\)$`),
+      ])
+      expect(result.stderr).not.toMatch(/host key|known_hosts|verification/i)
+      expect(server.logins).toBeGreaterThan(0)
     }))
 
   it('accepts a hashed entry (ssh-keygen -H)', () =>

@@ -174,7 +174,7 @@ describe('renderMarkdown', () => {
 
   it('keeps table rows whole: pipes escaped, line breaks flattened, no raw HTML', () => {
     const md = renderMarkdown(model());
-    expect(md).toContain('## db\\|&lt;1&gt; (bbbbbbbbbbbb): failed');
+    expect(md).toContain('## db\\|&lt;1> (bbbbbbbbbbbb): failed');
     expect(md).toContain('engine said: boom second line');
     for (const line of md.split('\n').filter((l) => l.startsWith('| '))) {
       const cells = line.replace(/\\\|/g, '').split('|').length;

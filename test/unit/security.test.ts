@@ -68,7 +68,7 @@ describe('Markdown escaping', () => {
     expect(markdownText('[click](javascript:alert(1))')).toBe('\\[click\\](javascript:alert(1))')
     expect(markdownText('![x](http://tracker/p.png)')).toBe('!\\[x\\](http://tracker/p.png)')
     expect(markdownText('](javascript:alert(1))')).toBe('\\](javascript:alert(1))')
-    expect(markdownText('<script>alert(1)</script>')).toBe('&lt;script&gt;alert(1)&lt;/script&gt;')
+    expect(markdownText('<script>alert(1)</script>')).toBe('&lt;script>alert(1)&lt;/script>')
     expect(markdownText('a | b')).toBe('a \\| b')
     expect(markdownText('`code` *bold* ~~gone~~ \\')).toBe('\\`code\\` \\*bold\\* \\~\\~gone\\~\\~ \\\\')
   })
