@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Engine, Target } from '../docker/index.js';
 import { EngineError, messageOf } from '../errors.js';
 import type { StepRecord, TargetRecord } from '../evidence/record.js';
+import { asStateChange } from './inflight.js';
 import type { TargetHooks } from './runner.js';
 
 const unpauseTimeoutMs = 15_000;
@@ -47,14 +48,23 @@ export async function withFreeze(enabled: boolean | undefined, run: FreezeRun, w
   return record;
 }
 
+/**
+ * A pause is a state change like any other: once asked, the engine may carry it out even if we
+ * stop waiting, so Ctrl-C does not cut it short (it has its own deadline) and the thaw knows
+ * whether there is something to undo. Cut short, it left the container paused and unrecorded.
+ */
 async function pause(run: FreezeRun): Promise<Omit<StepRecord, 'id' | 'uses' | 'attempts'>> {
+  if (run.signal.aborted) return { status: 'aborted', note: 'not paused: the run was interrupted' };
   try {
-    await run.engine.containers.pause(run.target.id, run.signal);
+    await asStateChange(() => run.engine.containers.pause(run.target.id, AbortSignal.timeout(unpauseTimeoutMs)));
     return { status: 'succeeded', changed: true, note: 'paused: every step reads the same moment' };
   } catch (error) {
     // Idempotent: the state asked for (or one where it means nothing) is already there.
     if (conflict(error, /already paused/i)) return { status: 'succeeded', changed: false, note: 'already paused by someone else; left paused afterwards' };
     if (conflict(error, /is not running/i)) return { status: 'succeeded', changed: false, note: 'not running: nothing to freeze' };
+    // No answer in time, yet the engine may have paused it: then it is ours to thaw.
+    const now = await run.engine.containers.inspect(run.target.id, AbortSignal.timeout(unpauseTimeoutMs)).catch(() => undefined);
+    if (now?.state.paused) return { status: 'succeeded', changed: true, note: `paused (the engine answered: ${messageOf(error)})` };
     return { status: 'failed', error: `${messageOf(error)}; collecting without a freeze` };
   }
 }

@@ -182,7 +182,8 @@ describe('two firebreak runs on one container', () => {
     const took = Date.now() - began
 
     expect(second.code).toBe(1)
-    expect(took).toBeLessThan(10_000)
+    // Far under the default minute (a loaded machine takes seconds just to start the CLI).
+    expect(took).toBeLessThan(30_000)
     const lines = second.stderr.trim().split('\n')
     expect(lines[0]).toMatch(waited('throttle', first.pid))
     expect(lines.slice(1)).toEqual([
@@ -208,7 +209,7 @@ describe('two firebreak runs on one container', () => {
     const next = await runCli(['throttle', container.name, '--cpus', '0.25', '--evidence-dir', tempDir()], {env})
     expect(next.code, next.stderr).toBe(0)
     expect(next.stderr).not.toMatch(/waiting for another firebreak/)
-    expect(Date.now() - began).toBeLessThan(10_000)
+    expect(Date.now() - began).toBeLessThan(30_000)
     expect((await inspectContainer(container.id)).HostConfig.NanoCpus).toBe(250_000_000)
     expect(lockFiles()).toEqual([])
   }))

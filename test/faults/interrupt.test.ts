@@ -150,9 +150,11 @@ describe('SIGINT and SIGTERM during forensics with a filesystem export', () => {
     it(`${what} (trial ${index + 1}) leaves a verified aborted bundle, no debris${pause ? ' and a thawed container' : ''}`, async () => {
       const rng = trialRng(index)
       const choose = (r: () => number): Moment => {
-        const kind = pick(r, ['delay', 'spool', 'line'] as const)
+        const kind = pick(r, ['delay', 'spool', 'line', 'first'] as const)
         if (kind === 'delay') return {kind, ms: between(r, 0, Math.round(runMs * 0.8))}
         if (kind === 'spool') return {kind, ms: between(r, 0, 300)}
+        // While the first call (with --pause, the pause itself) is on its way to the engine.
+        if (kind === 'first') return {kind: 'line', text: '❯', ms: between(r, 0, 40), label: 'the first progress line'}
         return {kind, text: `${pick(r, pause ? ['freeze', ...steps] : steps)} succeeded`, ms: between(r, 0, 200)}
       }
       await midRun(rng, choose, async (moment) => {
