@@ -88,7 +88,7 @@ describe('container.restart', () => {
     writeFileSync(file, 'name: restart\nsteps:\n  - id: restart\n    uses: container.restart\n    with: { grace: 2s }\n')
     const result = await firebreak('run', file, c.name)
     expect(result.code).toBe(0)
-    expect(result.stdout).toMatch(/ok {3}restart: restarted \(was paused\); running since /)
+    expect(result.stdout).toMatch(/ok {3}restart: unpaused, then restarted \(was paused\); running since /)
     const after = await inspectContainer(c.name)
     expect(after.State.Status).toBe('running')
     expect(after.State.StartedAt).not.toBe(before.State.StartedAt)
