@@ -14,7 +14,7 @@ export function resolveParams(playbook: LoadedPlaybook, given: Record<string, un
     if (!(name in playbook.params)) {
       const known = Object.keys(playbook.params);
       throw new UsageError(
-        `playbook ${playbook.name} has no parameter "${name}"${known.length ? `; it has ${known.join(', ')}` : ''}`,
+        `${flags[name] ?? `--param ${name}`}: playbook ${playbook.name} has no parameter "${name}"${known.length ? `; it has ${known.join(', ')}` : ''}`,
       );
     }
   }

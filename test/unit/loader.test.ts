@@ -285,6 +285,28 @@ describe('parsePlaybook errors', () => {
   })
 })
 
+describe('parsePlaybook refuses a playbook of more than 1000 steps before building it', () => {
+  const inspect = (n: number, indent = '  ') => Array<string>(n).fill(`${indent}- uses: evidence.inspect`)
+  const limit = 'a playbook has at most 1000 steps, counting those in groups and on-failure: split it'
+
+  it('counts block-style steps before parsing, naming the line of step 1001', () => {
+    expect(loadError(yaml('name: many', 'steps:', ...inspect(1001))).message).toBe(`pb.yaml:1003: step 1001: ${limit}`)
+  })
+
+  it('counts steps in groups and on-failure, and accepts exactly 1000', () => {
+    const grouped = ['  - uses: group', '    steps:', ...inspect(98, '      ')]
+    expect(parsePlaybook(yaml('name: many', 'steps:', ...inspect(900), ...grouped, 'on-failure:', ...inspect(1)), 'pb.yaml').steps).toHaveLength(901)
+    expect(loadError(yaml('name: many', 'steps:', ...inspect(900), ...grouped, 'on-failure:', ...inspect(2))).message).toContain('step 1001')
+  })
+
+  it('counts flow-style steps and aliased groups after parsing, with the YAML path', () => {
+    const flow = `steps: [${Array(1001).fill('{uses: evidence.inspect}').join(', ')}]`
+    expect(loadError(yaml('name: flow', flow)).message).toMatch(/^pb\.yaml:2:\d+: steps\[1000\]: step 1001: /)
+    const aliased = [`x: &s [${Array(102).fill('{uses: evidence.inspect}').join(', ')}]`, 'steps:', ...Array<string>(10).fill('  - {uses: group, steps: *s}')]
+    expect(loadError(yaml('name: aliased', ...aliased)).message).toMatch(/^pb\.yaml:13:\d+: steps\[9\]\.steps\[\d+\]: step 1001: /)
+  })
+})
+
 describe('parsePlaybook refuses YAML that cannot be read as a playbook, in one line', () => {
   const oneLine = (error: UsageError) => {
     expect(error.message).not.toContain('\n')

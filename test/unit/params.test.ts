@@ -73,8 +73,8 @@ describe('resolveParams', () => {
 
   it('rejects a parameter the playbook does not declare, listing those it has', () => {
     expect(() => resolveParams(playbook, {nope: '1'})).toThrow(UsageError)
-    expect(() => resolveParams(playbook, {nope: '1'})).toThrow('playbook demo has no parameter "nope"; it has keep, grace, count, force, label')
-    expect(() => resolveParams(playbookWith({}), {nope: '1'})).toThrow(/^playbook demo has no parameter "nope"$/)
+    expect(() => resolveParams(playbook, {nope: '1'})).toThrow('--param nope: playbook demo has no parameter "nope"; it has keep, grace, count, force, label')
+    expect(() => resolveParams(playbookWith({}), {nope: '1'})).toThrow(/^--param nope: playbook demo has no parameter "nope"$/)
   })
 
   it('rejects a missing required parameter, saying how to give it', () => {
