@@ -14,10 +14,10 @@
  * tar itself (a filesystem export), so nothing after a zero block is ever read as our entries.
  */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { constants, createGunzip } from 'node:zlib';
 import { DEFAULT_CHUNK_SIZE } from './gzip.js';
 import { BLOCK } from './ustar.js';
+import { startsWithGzipMagic } from './reader.js';
 
 export interface PartialEntry {
   /** As stored in the tar: `<bag>/<rel>`. */
@@ -62,16 +62,6 @@ async function* tarStream(path: string, gzip: boolean): AsyncGenerator<Buffer> {
   } finally {
     file.destroy();
     gunzip?.destroy();
-  }
-}
-
-async function isGzip(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
-  try {
-    const { bytesRead, buffer } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
-  } finally {
-    await handle.close();
   }
 }
 
@@ -169,7 +159,7 @@ const MAX_EXTENDED_HEADER = 1024 * 1024;
 
 /** Which entries of the partial file are whole, and how it ends. */
 export async function scanPartial(path: string): Promise<PartialScan> {
-  const gzip = await isGzip(path);
+  const gzip = await startsWithGzipMagic(path);
   const cursor = new Cursor(tarStream(path, gzip)[Symbol.asyncIterator]());
   const scan: PartialScan = { gzip, entries: [], tarBytes: 0 };
   try {

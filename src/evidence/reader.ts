@@ -32,7 +32,7 @@ export async function assertBundleFile(path: string): Promise<void> {
 }
 
 /** Decided by content, not by name: the gzip magic is 1f 8b. */
-async function startsWithGzipMagic(path: string): Promise<boolean> {
+export async function startsWithGzipMagic(path: string): Promise<boolean> {
   const handle = await open(path, 'r');
   try {
     const { bytesRead, buffer } = await handle.read(Buffer.alloc(2), 0, 2, 0);

@@ -1,37 +1,14 @@
 // A forensics run killed with SIGKILL mid-export (no finally runs, no bundle is finalised), then
 // `firebreak bundle recover` as the responder would run it: the debris becomes a bundle that
 // `firebreak bundle verify` accepts, and nothing is left behind.
-import {spawn} from 'node:child_process'
 import {readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {bundleFromOutput, tempDir, unpackBundle} from './bundle-files.js'
-import {runCli, type CliResult} from './cli.js'
+import {runCli, startCli} from './cli.js'
 import {containerLogs, inspectContainer, startContainer, useHarness} from './harness.js'
 
 useHarness()
-
-const RUN_JS = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
-
-function startCli(args: string[]): {kill: (signal: NodeJS.Signals) => void; done: Promise<CliResult>} {
-  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
-  delete env.FORCE_COLOR
-  const child = spawn(process.execPath, [RUN_JS, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
-  const out: Buffer[] = []
-  const err: Buffer[] = []
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
-  child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
-  const done = new Promise<CliResult>((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8')})
-    })
-  })
-  return {kill: (signal) => child.kill(signal), done}
-}
 
 /** A container holding `mb` MiB of random bytes in /big, ready once they are written. */
 async function containerWithFile(mb: number) {
