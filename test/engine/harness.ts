@@ -220,3 +220,15 @@ export async function containerLogs(nameOrId: string): Promise<{stdout: string; 
   }
   return {stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8')}
 }
+
+/** A container holding `mb` MiB of random bytes at `path`, ready once they are written. */
+export async function containerWithFile(mb: number, path = '/big'): Promise<TestContainer> {
+  const container = await startContainer({
+    cmd: ['sh', '-c', `dd if=/dev/urandom of=${path} bs=1M count=${mb} 2>/dev/null; echo ready; sleep 3600`],
+  })
+  for (const started = Date.now(); !(await containerLogs(container.name)).stdout.includes('ready'); ) {
+    if (Date.now() - started > 30_000) throw new Error(`${container.name} did not write ${path} in 30 s`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return container
+}

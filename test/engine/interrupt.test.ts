@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {beforeEach, describe, expect, it} from 'vitest'
 import {bundleFromOutput, tempDir, unpackBundle} from './bundle-files.js'
 import {startCli} from './cli.js'
-import {containerLogs, docker, inspectContainer, startContainer, useHarness} from './harness.js'
+import {docker, inspectContainer, startContainer, useHarness, containerWithFile} from './harness.js'
 
 useHarness()
 
@@ -13,18 +13,6 @@ let evidence: string
 beforeEach(() => {
   evidence = tempDir()
 })
-
-/** A container holding `mb` MiB of random bytes at `path`, ready once they are written. */
-async function containerWithFile(mb: number, path = '/big') {
-  const container = await startContainer({
-    cmd: ['sh', '-c', `dd if=/dev/urandom of=${path} bs=1M count=${mb} 2>/dev/null; echo ready; sleep 3600`],
-  })
-  for (const started = Date.now(); !(await containerLogs(container.name)).stdout.includes('ready'); ) {
-    if (Date.now() - started > 30_000) throw new Error(`${container.name} did not write ${path} in 30 s`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  return container
-}
 
 /** Resolves once a spool file (an artifact of unknown length on its way in) has grown past `bytes`. */
 async function spoolPast(bytes: number, done: Promise<unknown>): Promise<void> {

@@ -6,19 +6,9 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {bundleFromOutput, tempDir, unpackBundle} from './bundle-files.js'
 import {runCli, startCli} from './cli.js'
-import {containerLogs, inspectContainer, startContainer, useHarness} from './harness.js'
+import {inspectContainer, startContainer, useHarness, containerWithFile} from './harness.js'
 
 useHarness()
-
-/** A container holding `mb` MiB of random bytes in /big, ready once they are written. */
-async function containerWithFile(mb: number) {
-  const container = await startContainer({cmd: ['sh', '-c', `dd if=/dev/urandom of=/big bs=1M count=${mb} 2>/dev/null; echo ready; sleep 3600`]})
-  for (const started = Date.now(); !(await containerLogs(container.name)).stdout.includes('ready'); ) {
-    if (Date.now() - started > 30_000) throw new Error(`${container.name} did not write /big in 30 s`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  return container
-}
 
 /** Resolves once a spool file in `dir` has grown past `bytes`: the run is mid-way through a large artifact. */
 async function spoolPast(dir: string, bytes: number, done: Promise<unknown>): Promise<void> {

@@ -9,7 +9,7 @@ import {join, relative} from 'node:path'
 import {afterAll, beforeEach, describe, expect, it} from 'vitest'
 import {bundleFromOutput, tempDir} from '../engine/bundle-files.js'
 import {RUN_JS, REPO_ROOT, type CliResult} from '../engine/cli.js'
-import {containerLogs, createNetwork, inspectContainer, startContainer, useHarness} from '../engine/harness.js'
+import {createNetwork, inspectContainer, startContainer, useHarness, containerWithFile} from '../engine/harness.js'
 import {trial} from './ledger.js'
 
 useHarness()
@@ -48,16 +48,6 @@ function modesUnder(dir: string): Record<string, string> {
 }
 const only = (modes: Record<string, string>, mode: string) => Object.entries(modes).filter(([, m]) => m !== mode)
 const dirMode = (path: string) => (statSync(path).mode & 0o777).toString(8)
-
-/** A container holding `mb` MiB of random bytes in /big, ready once they are written. */
-async function containerWithFile(mb: number) {
-  const container = await startContainer({cmd: ['sh', '-c', `dd if=/dev/urandom of=/big bs=1M count=${mb} 2>/dev/null; echo ready; sleep 3600`]})
-  for (const started = Date.now(); !(await containerLogs(container.name)).stdout.includes('ready'); ) {
-    if (Date.now() - started > 30_000) throw new Error(`${container.name} did not write /big in 30 s`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  return container
-}
 
 /** Resolves with the modes under `dirs` once a spool file in `evidence` has grown past `bytes`. */
 async function modesMidExport(evidence: string, dirs: string[], bytes: number, done: Promise<unknown>): Promise<Record<string, string>> {
