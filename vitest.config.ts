@@ -1,4 +1,4 @@
-import {defineConfig} from 'vitest/config'
+import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
@@ -11,6 +11,6 @@ export default defineConfig({
     // two cores of the test machines and keep dockerd from being the bottleneck.
     pool: 'forks',
     maxWorkers: 2,
-    coverage: {enabled: false},
+    coverage: { enabled: false },
   },
-})
+});

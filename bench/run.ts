@@ -1,14 +1,14 @@
 // `npm run bench`: every benchmark, each comparing firebreak with the docker CLI in the same run.
-import {prepare, removeBenchObjects} from './common.js'
-import {benchForensics} from './forensics.js'
-import {benchIsolate} from './isolate.js'
+import { prepare, removeBenchObjects } from './common.js';
+import { benchForensics } from './forensics.js';
+import { benchIsolate } from './isolate.js';
 
-const only = process.argv[2]
-const benches: Record<string, () => Promise<void>> = {isolate: benchIsolate, forensics: benchForensics}
+const only = process.argv[2];
+const benches: Record<string, () => Promise<void>> = { isolate: benchIsolate, forensics: benchForensics };
 
-await prepare()
+await prepare();
 try {
-  for (const [name, bench] of Object.entries(benches)) if (!only || only === name) await bench()
+  for (const [name, bench] of Object.entries(benches)) if (!only || only === name) await bench();
 } finally {
-  await removeBenchObjects()
+  await removeBenchObjects();
 }

@@ -15,6 +15,7 @@ export function binaryScale(bytes: number): { value: number; unit: (typeof binar
 export function formatBytes(bytes: number): string {
   let { value, unit } = binaryScale(bytes);
   // 1048570 bytes is "1.0 MiB", not "1024.0 KiB".
-  if (unit !== 'B' && unit !== 'TiB' && value.toFixed(1) === '1024.0') ({ value, unit } = binaryScale(Math.ceil(bytes / 1024) * 1024));
+  if (unit !== 'B' && unit !== 'TiB' && value.toFixed(1) === '1024.0')
+    ({ value, unit } = binaryScale(Math.ceil(bytes / 1024) * 1024));
   return unit === 'B' ? `${value} B` : `${value.toFixed(1)} ${unit}`;
 }

@@ -15,7 +15,9 @@ export const maxTimerText = `${Math.floor(maxTimerMs / units.h!)}h (about ${Math
 export function durationProblem(value: unknown): string | undefined {
   const ms = durationMs(value);
   if (ms === undefined) {
-    return typeof value === 'number' ? `${value} is not a duration` : `${JSON.stringify(value)} is not a duration; write e.g. 500ms, 10s, 2m`;
+    return typeof value === 'number'
+      ? `${value} is not a duration`
+      : `${JSON.stringify(value)} is not a duration; write e.g. 500ms, 10s, 2m`;
   }
   if (ms > maxTimerMs) return `${JSON.stringify(value)} is longer than a timer can wait: at most ${maxTimerText}`;
   return undefined;

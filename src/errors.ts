@@ -97,7 +97,11 @@ export function exitCodeOf(error: unknown): ExitCode {
  * error it wraps: a step that adds context to an engine error keeps the engine error's verdict.
  */
 export function isRetryable(error: unknown): boolean {
-  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e = error, depth = 0;
+    e && typeof e === 'object' && depth < 8;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     if ((e as { retryable?: unknown }).retryable === false) return false;
   }
   return true;

@@ -45,7 +45,9 @@ export class Journal {
 
   /** Everything written, with a last line saying how many lines the memory cap left out. */
   text(): string {
-    const note = this.dropped ? `${JSON.stringify({ level: 40, msg: `journal cap reached: ${this.dropped} later lines not kept` })}\n` : '';
+    const note = this.dropped
+      ? `${JSON.stringify({ level: 40, msg: `journal cap reached: ${this.dropped} later lines not kept` })}\n`
+      : '';
     return this.lines.join('') + note;
   }
 
@@ -62,11 +64,18 @@ export class Journal {
  * One root logger per run. The journal always gets everything from `info` (debug when asked);
  * stderr gets the log only at debug/trace, because at other levels stderr belongs to the progress display.
  */
-export function createRunLogger(options: { journal: Journal; level: LogLevel; base?: Record<string, unknown> }): Logger {
+export function createRunLogger(options: {
+  journal: Journal;
+  level: LogLevel;
+  base?: Record<string, unknown>;
+}): Logger {
   const journalLevel = options.level === 'trace' || options.level === 'debug' ? options.level : 'info';
   const streams: pino.StreamEntry[] = [{ level: journalLevel, stream: options.journal }];
   if (options.level === 'debug' || options.level === 'trace') {
-    streams.push({ level: options.level, stream: { write: (line: string) => process.stderr.write(escapeRawControls(line)) } });
+    streams.push({
+      level: options.level,
+      stream: { write: (line: string) => process.stderr.write(escapeRawControls(line)) },
+    });
   }
   return pino(
     {

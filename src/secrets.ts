@@ -27,7 +27,9 @@ const notSecret = new Set(['PWD', 'OLDPWD']);
 export function looksSecret(name: string): boolean {
   if (secretPart.test(name)) return true;
   if (notSecret.has(name.toUpperCase())) return false;
-  return words(name).some((word) => secretWords.has(word) || (word.endsWith('PASS') && word !== 'BYPASS' && word !== 'COMPASS'));
+  return words(name).some(
+    (word) => secretWords.has(word) || (word.endsWith('PASS') && word !== 'BYPASS' && word !== 'COMPASS'),
+  );
 }
 
 /** Inside a connection string, Pwd= is the password (ODBC), not the shell's working folder. */
@@ -58,7 +60,9 @@ export function maskText(text: string): string {
       const colon = userinfo.indexOf(':');
       return colon === -1 ? `${scheme}${mask}@` : `${scheme}${userinfo.slice(0, colon)}:${mask}@`;
     })
-    .replace(innerPair, (pair, name: string, value: string) => (value !== '' && looksSecretInValue(name) ? `${name}=${mask}` : pair));
+    .replace(innerPair, (pair, name: string, value: string) =>
+      value !== '' && looksSecretInValue(name) ? `${name}=${mask}` : pair,
+    );
 }
 
 /** "DB_PASSWORD=hunter2" -> "DB_PASSWORD=****"; any other entry keeps its name and has its value masked inside. */
@@ -81,7 +85,9 @@ export function maskSecrets(value: unknown, depth = 0): unknown {
     return Object.fromEntries(
       Object.entries(value).map(([key, item]) => [
         key,
-        looksSecret(key) && (typeof item === 'string' || typeof item === 'number') ? mask : maskSecrets(item, depth + 1),
+        looksSecret(key) && (typeof item === 'string' || typeof item === 'number')
+          ? mask
+          : maskSecrets(item, depth + 1),
       ]),
     );
   }
@@ -112,6 +118,9 @@ export function maskParams(params: Record<string, unknown>): Record<string, unkn
   const shown = (value: unknown): unknown =>
     typeof value === 'string' ? maskText(maskUrlPaths(value)) : Array.isArray(value) ? value.map(shown) : value;
   return Object.fromEntries(
-    Object.entries(params).map(([name, value]) => [name, looksSecret(name) && value !== '' && value !== undefined ? mask : shown(value)]),
+    Object.entries(params).map(([name, value]) => [
+      name,
+      looksSecret(name) && value !== '' && value !== undefined ? mask : shown(value),
+    ]),
   );
 }

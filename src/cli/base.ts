@@ -61,13 +61,18 @@ export abstract class FirebreakCommand extends Command {
         onNotice: (message) => process.stderr.write(`${visibleControls(message)}\n`),
         onTargets: (found) => {
           if (!json && found.length > 1) {
-            process.stderr.write(`${found.length} containers matched: ${visibleControls(found.map((t) => t.name).join(', '))}\n`);
+            process.stderr.write(
+              `${found.length} containers matched: ${visibleControls(found.map((t) => t.name).join(', '))}\n`,
+            );
           }
         },
         confirm: async (found, plans) => {
           const changes = plans.some((plan) => plan.steps.some((step) => step.mutates));
           if (flags.yes || found.length < 2 || !changes || !canPrompt()) return true;
-          return confirm(`Run ${typeof playbook === 'string' ? playbook : playbook.name} on these ${found.length} containers?`, controller.signal);
+          return confirm(
+            `Run ${typeof playbook === 'string' ? playbook : playbook.name} on these ${found.length} containers?`,
+            controller.signal,
+          );
         },
       });
       this.setExitCode(outcome.exitCode);
@@ -102,7 +107,8 @@ export abstract class FirebreakCommand extends Command {
       this.logJson({ status: 'error', exitCode: code, error: { type: error.name, message: error.message } });
     } else {
       process.stderr.write(`firebreak: ${visibleControls(messageOf(error))}\n`);
-      if (wantsStack(this.argv) || process.env.FIREBREAK_DEBUG) process.stderr.write(`${visibleControls(error.stack ?? '', true)}\n`);
+      if (wantsStack(this.argv) || process.env.FIREBREAK_DEBUG)
+        process.stderr.write(`${visibleControls(error.stack ?? '', true)}\n`);
     }
     return undefined;
   }
@@ -125,15 +131,17 @@ function wantsStack(argv: readonly string[]): boolean {
 
 /** oclif's parse errors span lines; ours are one line, with the useful part kept. */
 function oneLine(message: string): string {
-  return message
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .join(' ')
-    .replace(/\s+/g, ' ')
-    .replace(/^The following errors? occurred: /, '')
-    // oclif's note about greedy multi-value flags does not apply: ours are non-greedy.
-    .replace(/ Note: .*?(?= See more help|$)/, '');
+  return (
+    message
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .join(' ')
+      .replace(/\s+/g, ' ')
+      .replace(/^The following errors? occurred: /, '')
+      // oclif's note about greedy multi-value flags does not apply: ours are non-greedy.
+      .replace(/ Note: .*?(?= See more help|$)/, '')
+  );
 }
 
 /**

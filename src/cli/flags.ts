@@ -11,7 +11,8 @@ export const runFlags = {
     helpGroup: 'TARGET',
   }),
   host: Flags.string({
-    description: 'Docker engine: unix:///path, tcp://HOST:PORT (TLS from DOCKER_CERT_PATH/DOCKER_TLS_VERIFY), ssh://USER@HOST [default: DOCKER_HOST, then the local socket]',
+    description:
+      'Docker engine: unix:///path, tcp://HOST:PORT (TLS from DOCKER_CERT_PATH/DOCKER_TLS_VERIFY), ssh://USER@HOST [default: DOCKER_HOST, then the local socket]',
     helpGroup: 'ENGINE',
   }),
   'evidence-dir': Flags.string({

@@ -16,7 +16,8 @@ export function createProgress(mode: ProgressMode): Progress {
   return {
     async runTargets(targets, concurrency, work) {
       // Loaded only when progress is shown: --json runs never pay for it.
-      const { Listr, ListrLogger, ProcessOutput, PRESET_TIMER, DefaultRenderer, SimpleRenderer } = await import('listr2');
+      const { Listr, ListrLogger, ProcessOutput, PRESET_TIMER, DefaultRenderer, SimpleRenderer } =
+        await import('listr2');
       // Progress is stderr's; stdout carries only the result.
       const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
       const results: TargetRecord[] = new Array(targets.length);
@@ -70,7 +71,9 @@ function describeStep(step: StepRecord): string {
 }
 
 function firstProblem(record: TargetRecord): string {
-  const failed = [...record.steps, ...(record.onFailure ?? [])].find((s) => s.status === 'failed' || s.status === 'aborted');
+  const failed = [...record.steps, ...(record.onFailure ?? [])].find(
+    (s) => s.status === 'failed' || s.status === 'aborted',
+  );
   return visibleControls(failed ? `${failed.id}: ${failed.error ?? failed.status}` : record.status);
 }
 

@@ -33,7 +33,10 @@ function terminalLines(lines: readonly string[]): string {
 /** Where the evidence went, loudly when it is not where it was asked to go; the bundle line comes last. */
 function evidenceLines(outcome: RunOutcome): string[] {
   const { bundle } = outcome;
-  if (!bundle) return [`NO BUNDLE WAS WRITTEN: ${outcome.evidenceError ?? 'unknown reason'}; the lines above are the only record of this run`];
+  if (!bundle)
+    return [
+      `NO BUNDLE WAS WRITTEN: ${outcome.evidenceError ?? 'unknown reason'}; the lines above are the only record of this run`,
+    ];
   const lines: string[] = [];
   const { fallback } = bundle;
   if (fallback) {
@@ -42,8 +45,14 @@ function evidenceLines(outcome: RunOutcome): string[] {
       `EVIDENCE FOLDER UNUSABLE: ${fallback.folder} could not take the bundle (${fallback.reason}); ` +
         `it needs about ${formatBytes(fallback.neededBytes)}${free}. The bundle was written to the fallback folder instead:`,
     );
-    if (fallback.lost.length) lines.push(`not kept anywhere (the disk refused them and they could not be held in memory): ${fallback.lost.join(', ')}`);
-    if (fallback.partialKept) lines.push(`kept ${fallback.partialKept}: it holds artifacts the bundle lacks; run \`firebreak bundle recover\` once there is room`);
+    if (fallback.lost.length)
+      lines.push(
+        `not kept anywhere (the disk refused them and they could not be held in memory): ${fallback.lost.join(', ')}`,
+      );
+    if (fallback.partialKept)
+      lines.push(
+        `kept ${fallback.partialKept}: it holds artifacts the bundle lacks; run \`firebreak bundle recover\` once there is room`,
+      );
   }
   if (bundle.warning) lines.push(`warning: bundle ${bundle.path}: ${bundle.warning}`);
   lines.push(`bundle ${bundle.path} sha256 ${bundle.sha256}`);
@@ -104,7 +113,9 @@ export function outcomeJson(outcome: RunOutcome): unknown {
     ...(outcome.bundle ? { bundle: outcome.bundle } : {}),
     ...(outcome.evidenceError ? { evidenceError: outcome.evidenceError } : {}),
     ...(outcome.engineLost ? { engineLost: outcome.engineLost } : {}),
-    ...(outcome.record ? { targets: outcome.record.targets, startedAt: outcome.record.startedAt, endedAt: outcome.record.endedAt } : {}),
+    ...(outcome.record
+      ? { targets: outcome.record.targets, startedAt: outcome.record.startedAt, endedAt: outcome.record.endedAt }
+      : {}),
     ...(outcome.status === 'planned' ? { plan: outcome.plan } : {}),
   };
 }

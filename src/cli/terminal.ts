@@ -18,5 +18,8 @@ const controlsButLines = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u
 
 /** `text` with its control characters made visible; `multiline` keeps \n and \t. */
 export function visibleControls(text: string, multiline = false): string {
-  return text.replace(multiline ? controlsButLines : everyControl, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(
+    multiline ? controlsButLines : everyControl,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

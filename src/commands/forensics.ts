@@ -21,20 +21,32 @@ export default class Forensics extends FirebreakCommand {
   static override args = { target: Args.string({ description: 'container names, ids or unique id prefixes' }) };
   static override flags = {
     ...runFlags,
-    pause: Flags.boolean({ description: 'Pause each container while it is read (a consistent snapshot); it is unpaused afterwards, also on failure or Ctrl-C' }),
+    pause: Flags.boolean({
+      description:
+        'Pause each container while it is read (a consistent snapshot); it is unpaused afterwards, also on failure or Ctrl-C',
+    }),
     tail: Flags.string({ helpValue: 'N', description: 'Keep only the last N log lines [default: all]' }),
-    since: Flags.string({ helpValue: 'TIME', description: 'Oldest log line: RFC 3339 date, Unix seconds, or a duration back from now (2h)' }),
+    since: Flags.string({
+      helpValue: 'TIME',
+      description: 'Oldest log line: RFC 3339 date, Unix seconds, or a duration back from now (2h)',
+    }),
     until: Flags.string({ helpValue: 'TIME', description: 'Newest log line, in the same forms' }),
     'files-max-bytes': Flags.string({
       helpValue: 'SIZE',
-      description: 'Cap on the changed files copied into files.tar: 512k, 10m, 1g or bytes; a file over what is left is left out and listed in files.json [default: 256m]',
+      description:
+        'Cap on the changed files copied into files.tar: 512k, 10m, 1g or bytes; a file over what is left is left out and listed in files.json [default: 256m]',
     }),
-    export: Flags.boolean({ default: true, allowNo: true, description: 'Export the whole filesystem (filesystem.tar); --no-export for a quick collection' }),
+    export: Flags.boolean({
+      default: true,
+      allowNo: true,
+      description: 'Export the whole filesystem (filesystem.tar); --no-export for a quick collection',
+    }),
   };
 
   async run(): Promise<unknown> {
     const { argv, flags } = await this.parse(Forensics);
-    if (flags.tail !== undefined && !/^(\d+|all)$/.test(flags.tail)) throw new UsageError(`--tail "${flags.tail}": expected a number of lines, or all`);
+    if (flags.tail !== undefined && !/^(\d+|all)$/.test(flags.tail))
+      throw new UsageError(`--tail "${flags.tail}": expected a number of lines, or all`);
     if (flags['files-max-bytes'] !== undefined) checkSize('--files-max-bytes', flags['files-max-bytes']);
     const params = {
       export: flags.export,

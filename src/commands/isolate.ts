@@ -17,13 +17,23 @@ export default class Isolate extends FirebreakCommand {
   static override args = { target: Args.string({ description: 'container names, ids or unique id prefixes' }) };
   static override flags = {
     ...runFlags,
-    'keep-network': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'Network to leave attached (repeatable)' }),
+    'keep-network': Flags.string({
+      multiple: true,
+      multipleNonGreedy: true,
+      description: 'Network to leave attached (repeatable)',
+    }),
   };
 
   async run(): Promise<unknown> {
     const { argv, flags } = await this.parse(Isolate);
-    return this.runPlaybookCommand('isolate', argv as string[], flags, { 'keep-networks': flags['keep-network'] ?? [] }, {
-      paramFlags: { 'keep-networks': '--keep-network' },
-    });
+    return this.runPlaybookCommand(
+      'isolate',
+      argv as string[],
+      flags,
+      { 'keep-networks': flags['keep-network'] ?? [] },
+      {
+        paramFlags: { 'keep-networks': '--keep-network' },
+      },
+    );
   }
 }

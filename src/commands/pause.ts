@@ -7,7 +7,10 @@ export default class Pause extends FirebreakCommand {
   static override description =
     'Pausing (the cgroup freezer) stops all activity at once while keeping memory, files and connections for a later look: ' +
     'the quickest containment that destroys nothing. Safe to run twice.';
-  static override examples = ['<%= config.bin %> pause web-1', '<%= config.bin %> pause --filter label=app=payments --yes'];
+  static override examples = [
+    '<%= config.bin %> pause web-1',
+    '<%= config.bin %> pause --filter label=app=payments --yes',
+  ];
   static override strict = false;
   static override args = { target: Args.string({ description: 'container names, ids or unique id prefixes' }) };
   static override flags = { ...runFlags };

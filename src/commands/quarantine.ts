@@ -4,7 +4,8 @@ import { runFlags } from '../cli/flags.js';
 import { UsageError } from '../errors.js';
 
 export default class Quarantine extends FirebreakCommand {
-  static override summary = "Collect evidence, keep the container's filesystem as a tagged image, then stop the container.";
+  static override summary =
+    "Collect evidence, keep the container's filesystem as a tagged image, then stop the container.";
   static override description =
     'Evidence first (processes, resource use, inspect, networks, log tail, changed paths), then commits the filesystem to an ' +
     'image labelled firebreak.incident=<incident> and tagged <repository>:<UTC run start>, then stops the container (SIGTERM, ' +
@@ -29,6 +30,9 @@ export default class Quarantine extends FirebreakCommand {
     const { repositoryProblem } = await import('../steps/image.js');
     const problem = repositoryProblem(flags.repository);
     if (problem) throw new UsageError(`--repository "${flags.repository}": ${problem}`);
-    return this.runPlaybookCommand('quarantine', argv as string[], flags, { grace: flags.grace, repository: flags.repository });
+    return this.runPlaybookCommand('quarantine', argv as string[], flags, {
+      grace: flags.grace,
+      repository: flags.repository,
+    });
   }
 }

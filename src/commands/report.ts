@@ -13,7 +13,7 @@ import type { ReportModel } from '../report/model.js';
 export default class Report extends FirebreakCommand {
   static override summary = 'Render the report of an evidence bundle again, as Markdown, JSON or HTML.';
   static override description =
-    'Reads data/run.json and each container\'s inspect.json from the bundle (one pass) and renders the timeline, ' +
+    "Reads data/run.json and each container's inspect.json from the bundle (one pass) and renders the timeline, " +
     'hardening findings, environment (secret-looking values masked) and evidence table. The HTML is one self-contained file. ' +
     'Control characters from the containers (escape sequences in env values, engine or webhook messages) are written as \\u001b.';
   static override examples = [
@@ -24,7 +24,11 @@ export default class Report extends FirebreakCommand {
   static override args = { file: Args.string({ required: true, description: 'bundle file (.tar.gz or .tar)' }) };
   static override flags = {
     format: Flags.string({ char: 'f', options: ['md', 'json', 'html'], default: 'md', description: 'Report format' }),
-    output: Flags.string({ char: 'o', helpValue: 'PATH', description: 'Write the report to this file (mode 0600, replacing any file there) instead of stdout' }),
+    output: Flags.string({
+      char: 'o',
+      helpValue: 'PATH',
+      description: 'Write the report to this file (mode 0600, replacing any file there) instead of stdout',
+    }),
   };
 
   async run(): Promise<ReportModel> {
@@ -35,7 +39,10 @@ export default class Report extends FirebreakCommand {
     const text = visibleControls(render(model, flags.format), true);
     if (flags.output) {
       await writePrivate(flags.output, text);
-      if (!this.jsonEnabled()) process.stdout.write(`wrote ${flags.format} report of ${visibleControls(args.file)} to ${visibleControls(flags.output)}\n`);
+      if (!this.jsonEnabled())
+        process.stdout.write(
+          `wrote ${flags.format} report of ${visibleControls(args.file)} to ${visibleControls(flags.output)}\n`,
+        );
     } else if (!this.jsonEnabled()) {
       process.stdout.write(text);
     }
@@ -52,7 +59,8 @@ function render(model: ReportModel, format: string): string {
 /** Before the bundle is read: a directory or a missing folder is bad input, exit 2. */
 async function checkOutput(path: string): Promise<void> {
   const existing = await stat(path).catch(() => undefined);
-  if (existing?.isDirectory()) throw new UsageError(`--output ${path} is a directory; name a file, e.g. ${join(path, 'report.md')}`);
+  if (existing?.isDirectory())
+    throw new UsageError(`--output ${path} is a directory; name a file, e.g. ${join(path, 'report.md')}`);
   const folder = await stat(dirname(path)).catch(() => undefined);
   if (!folder?.isDirectory()) throw new UsageError(`--output ${path}: the folder ${dirname(path)} does not exist`);
 }

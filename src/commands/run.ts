@@ -16,7 +16,13 @@ export default class Run extends FirebreakCommand {
   };
   static override flags = {
     ...runFlags,
-    param: Flags.string({ char: 'p', multiple: true, multipleNonGreedy: true, helpValue: 'NAME=VALUE', description: 'Playbook parameter (repeatable)' }),
+    param: Flags.string({
+      char: 'p',
+      multiple: true,
+      multipleNonGreedy: true,
+      helpValue: 'NAME=VALUE',
+      description: 'Playbook parameter (repeatable)',
+    }),
   };
 
   async run(): Promise<unknown> {

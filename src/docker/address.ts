@@ -16,7 +16,8 @@ export type EngineAddress =
 
 const examples = 'e.g. unix:///var/run/docker.sock, tcp://HOST:2375 or ssh://USER@HOST';
 // Letters, digits, hyphens and underscores (compose service names), in dot-separated labels.
-const hostnamePattern = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/;
+const hostnamePattern =
+  /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/;
 
 /** `source` names where the value came from in messages: "--host" or "DOCKER_HOST". */
 export function parseEngineAddress(value: string, source: string): EngineAddress {
@@ -54,7 +55,8 @@ export function parseEngineAddress(value: string, source: string): EngineAddress
   }
   if (userinfo !== undefined) {
     if (userinfo.includes(':')) throw bad('a password in the address is not supported; use ssh-agent');
-    if (!/^[A-Za-z0-9._][A-Za-z0-9._-]*\$?$/.test(userinfo)) throw bad(`${JSON.stringify(userinfo)} is not a user name`);
+    if (!/^[A-Za-z0-9._][A-Za-z0-9._-]*\$?$/.test(userinfo))
+      throw bad(`${JSON.stringify(userinfo)} is not a user name`);
   }
   return { kind: 'ssh', ...(userinfo ? { user: userinfo } : {}), ...target };
 }
@@ -69,7 +71,8 @@ function hostAndPort(text: string, bad: (reason: string) => UsageError): { host:
     if (!isIPv6(host) || (after && !after.startsWith(':'))) throw bad(`${JSON.stringify(text)} is not a host`);
     if (after) port = after.slice(1);
   } else {
-    if (text.indexOf(':') !== text.lastIndexOf(':')) throw bad('an IPv6 address goes in brackets, e.g. tcp://[::1]:2375');
+    if (text.indexOf(':') !== text.lastIndexOf(':'))
+      throw bad('an IPv6 address goes in brackets, e.g. tcp://[::1]:2375');
     const colon = text.indexOf(':');
     host = colon >= 0 ? text.slice(0, colon) : text;
     if (colon >= 0) port = text.slice(colon + 1);

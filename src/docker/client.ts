@@ -80,7 +80,11 @@ export class Call {
       if (ask.signal?.aborted) throw ask.signal.reason;
       // ssh2 only says "Host denied (verification failed)"; the check itself knows why, and the fix.
       const refusal = this.endpoint.hostKey?.refusal;
-      if (refusal) throw new EngineUnreachableError(`cannot reach the Docker engine at ${this.endpoint.label}: ${refusal}`, { cause: error, retryable: false });
+      if (refusal)
+        throw new EngineUnreachableError(`cannot reach the Docker engine at ${this.endpoint.label}: ${refusal}`, {
+          cause: error,
+          retryable: false,
+        });
       if (deadline?.aborted) {
         throw new EngineUnreachableError(
           `the Docker engine at ${this.endpoint.label} did not answer ${ask.request ?? ask.what} within ${ask.deadlineMs! / 1000}s`,
@@ -105,7 +109,11 @@ export class Call {
    * A request through docker-modem directly, for the dockerode methods that do not pass the
    * abort signal on (image inspect and history, network inspect).
    */
-  dial(docker: Dockerode, request: { method: string; path: string; statusCodes: Record<number, true | string> }, signal?: AbortSignal): Promise<unknown> {
+  dial(
+    docker: Dockerode,
+    request: { method: string; path: string; statusCodes: Record<number, true | string> },
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       docker.modem.dial({ ...request, abortSignal: signal, options: {} } as never, (error: unknown, body: unknown) =>
         error ? reject(error) : resolve(body),

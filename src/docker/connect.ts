@@ -112,11 +112,16 @@ function readTlsFiles(certPath: string): Pick<Endpoint['options'], 'ca' | 'cert'
  * What Node's TLS codes mean, with the fix, for the one line a refused connection prints.
  */
 const tlsFailures: Record<string, string> = {
-  DEPTH_ZERO_SELF_SIGNED_CERT: "the engine's certificate is self-signed and no CA given trusts it; put the CA that signed it in $DOCKER_CERT_PATH/ca.pem",
-  SELF_SIGNED_CERT_IN_CHAIN: "the engine's certificate chains to a CA that is not trusted; put that CA in $DOCKER_CERT_PATH/ca.pem",
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the engine's certificate is not signed by a trusted CA; put the CA that signed it in $DOCKER_CERT_PATH/ca.pem",
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "the engine's certificate is signed by a CA that is not trusted; put that CA in $DOCKER_CERT_PATH/ca.pem",
-  UNABLE_TO_GET_ISSUER_CERT: "the issuer of the engine's certificate is not trusted; put the CA in $DOCKER_CERT_PATH/ca.pem",
+  DEPTH_ZERO_SELF_SIGNED_CERT:
+    "the engine's certificate is self-signed and no CA given trusts it; put the CA that signed it in $DOCKER_CERT_PATH/ca.pem",
+  SELF_SIGNED_CERT_IN_CHAIN:
+    "the engine's certificate chains to a CA that is not trusted; put that CA in $DOCKER_CERT_PATH/ca.pem",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    "the engine's certificate is not signed by a trusted CA; put the CA that signed it in $DOCKER_CERT_PATH/ca.pem",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    "the engine's certificate is signed by a CA that is not trusted; put that CA in $DOCKER_CERT_PATH/ca.pem",
+  UNABLE_TO_GET_ISSUER_CERT:
+    "the issuer of the engine's certificate is not trusted; put the CA in $DOCKER_CERT_PATH/ca.pem",
   CERT_SIGNATURE_FAILURE: "the engine's certificate has a bad signature",
   CERT_HAS_EXPIRED: "the engine's certificate has expired",
   CERT_NOT_YET_VALID: "the engine's certificate is not valid yet (check the clocks)",

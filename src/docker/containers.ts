@@ -96,8 +96,10 @@ export class ContainerClient {
   }
 
   async inspect(id: string, signal?: AbortSignal): Promise<ContainerDetails> {
-    const { value, raw } = await this.call.json(this.ask('inspect', id, 'GET /containers/{id}/json', signal), inspectAnswer, (s) =>
-      this.container(id).inspect(signalOption(s)),
+    const { value, raw } = await this.call.json(
+      this.ask('inspect', id, 'GET /containers/{id}/json', signal),
+      inspectAnswer,
+      (s) => this.container(id).inspect(signalOption(s)),
     );
     return toDetails(value, raw);
   }
@@ -118,28 +120,35 @@ export class ContainerClient {
   }
 
   async top(id: string, signal?: AbortSignal): Promise<ProcessList> {
-    const { value, raw } = await this.call.json(this.ask('top', id, 'GET /containers/{id}/top', signal), topAnswer, (s) =>
-      this.container(id).top({ ps_args: '-ef', ...signalOption(s) } as object),
+    const { value, raw } = await this.call.json(
+      this.ask('top', id, 'GET /containers/{id}/top', signal),
+      topAnswer,
+      (s) => this.container(id).top({ ps_args: '-ef', ...signalOption(s) } as object),
     );
     return { titles: value.Titles, processes: value.Processes ?? [], raw };
   }
 
   /** One sample, without the engine's one-second wait for a second reading (API one-shot). */
   async stats(id: string, signal?: AbortSignal): Promise<StatsSample> {
-    const { value, raw } = await this.call.json(this.ask('stats', id, 'GET /containers/{id}/stats', signal), statsAnswer, (s) =>
-      (this.container(id) as unknown as { stats(o: object): Promise<unknown> }).stats({
-        stream: false,
-        'one-shot': true,
-        ...signalOption(s),
-      }),
+    const { value, raw } = await this.call.json(
+      this.ask('stats', id, 'GET /containers/{id}/stats', signal),
+      statsAnswer,
+      (s) =>
+        (this.container(id) as unknown as { stats(o: object): Promise<unknown> }).stats({
+          stream: false,
+          'one-shot': true,
+          ...signalOption(s),
+        }),
     );
     return { read: value.read, memoryUsage: value.memory_stats?.usage, pids: value.pids_stats?.current, raw };
   }
 
   /** The writable layer's changes; the engine lists a changed directory as well as what changed in it. */
   async diff(id: string, signal?: AbortSignal): Promise<FileChange[]> {
-    const { value: rows } = await this.call.json(this.ask('diff', id, 'GET /containers/{id}/changes', signal), changesAnswer, (s) =>
-      this.container(id).changes(signalOption(s)),
+    const { value: rows } = await this.call.json(
+      this.ask('diff', id, 'GET /containers/{id}/changes', signal),
+      changesAnswer,
+      (s) => this.container(id).changes(signalOption(s)),
     );
     // The Engine API numbers the kinds: 0 modified, 1 added, 2 deleted.
     return rows.map((row) => ({ path: row.Path, kind: changeKinds[row.Kind] ?? 'changed' }));
@@ -165,20 +174,22 @@ export class ContainerClient {
       ...(options.until ? { until: unixTimestamp(options.until) } : {}),
     };
     const ask = this.ask('logs', id, 'GET /containers/{id}/logs', signal);
-    const stream = await this.call.run(ask, (s) =>
-      new Promise<Readable>((resolve, reject) => {
-        this.docker.modem.dial(
-          {
-            path: `/containers/${encodeURIComponent(id)}/logs?`,
-            method: 'GET',
-            isStream: true,
-            abortSignal: s,
-            statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
-            options: query,
-          } as never,
-          (error: unknown, stream: unknown) => (error ? reject(error) : resolve(stream as Readable)),
-        );
-      }),
+    const stream = await this.call.run(
+      ask,
+      (s) =>
+        new Promise<Readable>((resolve, reject) => {
+          this.docker.modem.dial(
+            {
+              path: `/containers/${encodeURIComponent(id)}/logs?`,
+              method: 'GET',
+              isStream: true,
+              abortSignal: s,
+              statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+              options: query,
+            } as never,
+            (error: unknown, stream: unknown) => (error ? reject(error) : resolve(stream as Readable)),
+          );
+        }),
     );
     return this.checked(stream, ask);
   }
@@ -195,7 +206,12 @@ export class ContainerClient {
 
   /** A streamed answer that fails with the engine's name when it is cut off (stream.ts). */
   private checked(stream: Readable, ask: Ask, opts: { tar?: boolean } = {}): Readable {
-    return checkedStream(stream, { request: ask.request ?? ask.what, endpoint: this.call.endpoint.label, signal: ask.signal, ...opts });
+    return checkedStream(stream, {
+      request: ask.request ?? ask.what,
+      endpoint: this.call.endpoint.label,
+      signal: ask.signal,
+      ...opts,
+    });
   }
 
   /** A tar of one path inside the container (the archive API). */
@@ -208,12 +224,22 @@ export class ContainerClient {
    * a caller can leave a directory or an oversized file unread (destroy the stream).
    */
   async archiveWithStat(id: string, path: string, signal?: AbortSignal): Promise<{ stat: PathStat; stream: Readable }> {
-    const ask = { what: `archive ${path} from ${shortRef(id)}`, request: `GET /containers/${shortRef(id)}/archive?path=${path}`, signal };
+    const ask = {
+      what: `archive ${path} from ${shortRef(id)}`,
+      request: `GET /containers/${shortRef(id)}/archive?path=${path}`,
+      signal,
+    };
     return this.call.run(ask, async (s) => {
-      const stream = (await this.container(id).getArchive({ path, ...signalOption(s) } as never)) as unknown as Readable;
+      const stream = (await this.container(id).getArchive({
+        path,
+        ...signalOption(s),
+      } as never)) as unknown as Readable;
       const header = (stream as unknown as IncomingMessage).headers?.['x-docker-container-path-stat'];
       try {
-        return { stat: parsePathStat(typeof header === 'string' ? header : undefined, path, ask.request), stream: this.checked(stream, ask, { tar: true }) };
+        return {
+          stat: parsePathStat(typeof header === 'string' ? header : undefined, path, ask.request),
+          stream: this.checked(stream, ask, { tar: true }),
+        };
       } catch (error) {
         stream.destroy();
         throw error;
@@ -271,7 +297,10 @@ export class ContainerClient {
       if (s) addAbortSignal(s, stream);
       const chunks: Buffer[] = [];
       for await (const chunk of stream) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks).toString('utf8').split('\n').filter((line) => line.trim());
+      return Buffer.concat(chunks)
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line.trim());
     });
     return lines
       .map((line) => checkAnswer(eventAnswer, line, ask.request, this.call.endpoint.label).value)
@@ -288,8 +317,10 @@ export class ContainerClient {
     if (limits.memory !== undefined) body.Memory = limits.memory;
     if (limits.memorySwap !== undefined) body.MemorySwap = limits.memorySwap;
     if (limits.pidsLimit !== undefined) body.PidsLimit = limits.pidsLimit;
-    const { value } = await this.call.json(this.ask('update', id, 'POST /containers/{id}/update', signal), updateAnswer, (s) =>
-      this.container(id).update({ ...body, ...signalOption(s) }),
+    const { value } = await this.call.json(
+      this.ask('update', id, 'POST /containers/{id}/update', signal),
+      updateAnswer,
+      (s) => this.container(id).update({ ...body, ...signalOption(s) }),
     );
     return (value.Warnings ?? []).filter(Boolean);
   }
@@ -309,15 +340,20 @@ export class ContainerClient {
     options: { repo?: string; tag?: string; comment?: string; labels?: Record<string, string>; pause?: boolean },
     signal?: AbortSignal,
   ): Promise<string> {
-    const { value } = await this.call.json(this.ask('commit', id, 'POST /commit?container={id}', signal), commitAnswer, (s) =>
-      this.container(id).commit({
-        repo: options.repo,
-        tag: options.tag,
-        comment: options.comment,
-        pause: options.pause ?? true,
-        changes: Object.entries(options.labels ?? {}).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`),
-        ...signalOption(s),
-      } as object),
+    const { value } = await this.call.json(
+      this.ask('commit', id, 'POST /commit?container={id}', signal),
+      commitAnswer,
+      (s) =>
+        this.container(id).commit({
+          repo: options.repo,
+          tag: options.tag,
+          comment: options.comment,
+          pause: options.pause ?? true,
+          changes: Object.entries(options.labels ?? {}).map(
+            ([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`,
+          ),
+          ...signalOption(s),
+        } as object),
     );
     return value.Id;
   }
@@ -344,7 +380,8 @@ function fileTypeOf(mode: number): PathStat['type'] {
 }
 
 function parsePathStat(header: string | undefined, path: string, request: string): PathStat {
-  if (!header) return { name: path.split('/').pop() ?? path, size: 0, mode: 0, mtime: '', linkTarget: '', type: 'other' };
+  if (!header)
+    return { name: path.split('/').pop() ?? path, size: 0, mode: 0, mtime: '', linkTarget: '', type: 'other' };
   const text = Buffer.from(header, 'base64').toString('utf8');
   const { value } = checkAnswer(pathStatAnswer, text, `${request} (its X-Docker-Container-Path-Stat header)`);
   const { name, size, mode, mtime, linkTarget } = value;

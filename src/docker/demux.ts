@@ -74,7 +74,7 @@ export class FrameParser {
   /** The payload slices in `chunk`, in order; throws on bytes that are not a frame. */
   push(chunk: Buffer): Slice[] {
     const slices: Slice[] = [];
-    for (let at = 0; at < chunk.length; ) {
+    for (let at = 0; at < chunk.length;) {
       if (this.remaining === 0) {
         const take = Math.min(8 - this.headerFill, chunk.length - at);
         chunk.copy(this.header, this.headerFill, at, at + take);
@@ -98,7 +98,9 @@ export class FrameParser {
   /** The stream ended: fine between frames, a truncation anywhere else. */
   end(): void {
     if (this.headerFill > 0 || this.remaining > 0) {
-      throw new Error(`the multiplexed stream ended inside a frame at byte ${this.offset + this.headerFill}; the last frame is incomplete`);
+      throw new Error(
+        `the multiplexed stream ended inside a frame at byte ${this.offset + this.headerFill}; the last frame is incomplete`,
+      );
     }
   }
 
@@ -114,12 +116,15 @@ export class FrameParser {
     this.remaining = this.header.readUInt32BE(4);
     this.offset += 8;
     this.headerFill = 0;
-    if (this.stream === 3 && this.remaining > maxErrorFrame) throw new Error(`an engine error frame of ${this.remaining} bytes is not plausible`);
+    if (this.stream === 3 && this.remaining > maxErrorFrame)
+      throw new Error(`an engine error frame of ${this.remaining} bytes is not plausible`);
     if (this.stream === 3 && this.remaining === 0) this.failWithEngineError();
   }
 
   private failWithEngineError(): never {
-    throw new Error(`engine said: ${Buffer.concat(this.error).toString('utf8').trim() || 'an error (empty error frame)'}`);
+    throw new Error(
+      `engine said: ${Buffer.concat(this.error).toString('utf8').trim() || 'an error (empty error frame)'}`,
+    );
   }
 }
 
@@ -155,7 +160,8 @@ function endOf(destination: Writable): Promise<void> {
     destination.once('error', reject);
     // Closed before finishing: its reader gave up (and reports why); do not wait for ever.
     destination.once('close', () => {
-      if (!destination.writableFinished) reject(new Error('the destination of a demultiplexed stream closed before the end'));
+      if (!destination.writableFinished)
+        reject(new Error('the destination of a demultiplexed stream closed before the end'));
     });
     destination.end();
   });

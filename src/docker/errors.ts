@@ -73,7 +73,9 @@ export function engineMessageOf(error: unknown): string {
 
 export function isUnreachable(error: unknown): boolean {
   const e = error as ModemError;
-  return (e?.code !== undefined && (unreachableCodes.has(e.code) || tlsFailureCodes.has(e.code))) || e?.statusCode === 401;
+  return (
+    (e?.code !== undefined && (unreachableCodes.has(e.code) || tlsFailureCodes.has(e.code))) || e?.statusCode === 401
+  );
 }
 
 /** Whether an engine refusal can turn out otherwise on a second try. */
@@ -103,7 +105,10 @@ export function mapDockerError(error: unknown, call: CallLabel | string, endpoin
   }
   if (e?.code !== undefined && brokenOff.has(e.code) && !e.statusCode) {
     // It was reached, and then it went away mid-call: most often the engine stopped or crashed.
-    return new EngineUnreachableError(`the Docker engine${where} stopped answering during ${label.request ?? label.what} (${e.code})`, { cause: error });
+    return new EngineUnreachableError(
+      `the Docker engine${where} stopped answering during ${label.request ?? label.what} (${e.code})`,
+      { cause: error },
+    );
   }
   if (isUnreachable(error)) {
     const tls = describeTlsFailure(e as { code?: string; reason?: string });
@@ -127,7 +132,10 @@ export function mapDockerError(error: unknown, call: CallLabel | string, endpoin
 
 /** Exit 3 with one line: whatever answers there speaks HTTP, but not the Engine API. */
 export function notAnEngine(endpoint: string | undefined, how: string, cause?: unknown): EngineUnreachableError {
-  return new EngineUnreachableError(`${endpoint ?? 'the engine address'} is not a Docker engine (${how})`, { cause, retryable: false });
+  return new EngineUnreachableError(`${endpoint ?? 'the engine address'} is not a Docker engine (${how})`, {
+    cause,
+    retryable: false,
+  });
 }
 
 /**

@@ -56,14 +56,21 @@ export class ImageClient {
   }
 
   async history(image: string, signal?: AbortSignal): Promise<ImageHistory> {
-    const { value, raw } = await this.call.json(this.ask('history of image', image, '/history', signal), historyAnswer, (s) =>
-      this.call.dial(this.docker, { method: 'GET', path: `/images/${image}/history`, statusCodes: imageCodes }, s),
+    const { value, raw } = await this.call.json(
+      this.ask('history of image', image, '/history', signal),
+      historyAnswer,
+      (s) =>
+        this.call.dial(this.docker, { method: 'GET', path: `/images/${image}/history`, statusCodes: imageCodes }, s),
     );
     return { entries: value.length, raw };
   }
 
   async tag(image: string, repo: string, tag: string, signal?: AbortSignal): Promise<void> {
-    const ask = { what: `tag ${shortRef(image)} as ${repo}:${tag}`, request: `POST /images/${shortRef(image)}/tag`, signal };
+    const ask = {
+      what: `tag ${shortRef(image)} as ${repo}:${tag}`,
+      request: `POST /images/${shortRef(image)}/tag`,
+      signal,
+    };
     await this.call.run(ask, (s) => this.docker.getImage(image).tag({ repo, tag, ...signalOption(s) }));
   }
 

@@ -43,7 +43,9 @@ const inspectSchema = z.looseObject({
     RestartPolicy: z.looseObject({ Name: text, MaximumRetryCount: z.number().nullish() }).nullish(),
   }),
   Mounts: z
-    .array(z.looseObject({ Type: z.string(), Name: text, Source: z.string(), Destination: z.string(), RW: z.boolean() }))
+    .array(
+      z.looseObject({ Type: z.string(), Name: text, Source: z.string(), Destination: z.string(), RW: z.boolean() }),
+    )
     .nullish(),
   NetworkSettings: z.looseObject({
     Networks: z
@@ -112,11 +114,18 @@ export function toDetails(c: RawInspect, raw: unknown): ContainerDetails {
     },
     hasHealthcheck: test.length > 0 && test[0] !== 'NONE',
     tty: c.Config.Tty ?? false,
-    mounts: (c.Mounts ?? []).map(
-      (m): Mount => ({ type: m.Type, name: m.Name || undefined, source: m.Source, destination: m.Destination, readOnly: !m.RW }),
-    ),
+    mounts: (c.Mounts ?? []).map((m): Mount => ({
+      type: m.Type,
+      name: m.Name || undefined,
+      source: m.Source,
+      destination: m.Destination,
+      readOnly: !m.RW,
+    })),
     // An empty name is what the engine stores for "no".
-    restartPolicy: { name: c.HostConfig.RestartPolicy?.Name || 'no', maximumRetryCount: c.HostConfig.RestartPolicy?.MaximumRetryCount ?? 0 },
+    restartPolicy: {
+      name: c.HostConfig.RestartPolicy?.Name || 'no',
+      maximumRetryCount: c.HostConfig.RestartPolicy?.MaximumRetryCount ?? 0,
+    },
     raw,
   };
 }

@@ -49,16 +49,28 @@ export function knownHostsFiles(env: NodeJS.ProcessEnv = process.env): KnownHost
 }
 
 // ssh2's own list (constants.js DEFAULT_SERVER_HOST_KEY): what is tried when known_hosts says nothing.
-const defaultAlgorithms = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+const defaultAlgorithms = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
 /** A known_hosts key type and the host key algorithms that prove it. */
 const algorithmsOf = (type: string) => (type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type]);
 
 /** The check for `host`:`port`, from the known_hosts files as they are now. */
 export function hostKeyCheck(host: string, port: number, files: KnownHostsFile[] = knownHostsFiles()): HostKeyCheck {
   const name = hostPattern(host, port);
-  const entries = files.flatMap(readEntries).filter((e) => e.marker !== 'cert-authority' && matchesHost(e.patterns, name));
+  const entries = files
+    .flatMap(readEntries)
+    .filter((e) => e.marker !== 'cert-authority' && matchesHost(e.patterns, name));
   const known = entries.filter((e) => !e.marker);
-  const preferred = [...new Set(known.flatMap((e) => algorithmsOf(e.type)))].filter((a) => defaultAlgorithms.includes(a));
+  const preferred = [...new Set(known.flatMap((e) => algorithmsOf(e.type)))].filter((a) =>
+    defaultAlgorithms.includes(a),
+  );
   const check: HostKeyCheck = {
     algorithms: [...preferred, ...defaultAlgorithms.filter((a) => !preferred.includes(a))],
     verify(key: Buffer) {
@@ -69,7 +81,14 @@ export function hostKeyCheck(host: string, port: number, files: KnownHostsFile[]
   return check;
 }
 
-function refusalFor(key: Buffer, name: string, host: string, port: number, entries: Entry[], files: KnownHostsFile[]): string | undefined {
+function refusalFor(
+  key: Buffer,
+  name: string,
+  host: string,
+  port: number,
+  entries: Entry[],
+  files: KnownHostsFile[],
+): string | undefined {
   const type = keyType(key);
   const shown = `${type} key ${fingerprint(key)}`;
   const revoked = entries.find((e) => e.marker === 'revoked' && sameKey(e.key, key));
@@ -85,10 +104,14 @@ function refusalFor(key: Buffer, name: string, host: string, port: number, entri
     );
   }
   const scan = `ssh-keyscan ${port === 22 ? '' : `-p ${port} `}${host.includes(':') ? `'${host}'` : host} >> ~/.ssh/known_hosts`;
-  const others = known.length ? ` (known_hosts holds only ${[...new Set(known.map((e) => e.type))].join(', ')} keys for it)` : '';
+  const others = known.length
+    ? ` (known_hosts holds only ${[...new Set(known.map((e) => e.type))].join(', ')} keys for it)`
+    : '';
   return (
-    `ssh: the host key of ${name} (${shown}) is not in ${files.filter((f) => !f.path.endsWith('2')).map((f) => f.shown).join(' or ')}${others}: ` +
-    `check that fingerprint with the host's administrator, then add it with \`${scan}\``
+    `ssh: the host key of ${name} (${shown}) is not in ${files
+      .filter((f) => !f.path.endsWith('2'))
+      .map((f) => f.shown)
+      .join(' or ')}${others}: ` + `check that fingerprint with the host's administrator, then add it with \`${scan}\``
   );
 }
 
@@ -113,7 +136,8 @@ function readEntries(file: KnownHostsFile): Entry[] {
     const fields = raw.trim().split(/\s+/);
     if (!fields[0] || fields[0].startsWith('#')) return;
     let marker: Entry['marker'];
-    if (fields[0] === '@revoked' || fields[0] === '@cert-authority') marker = fields.shift()!.slice(1) as Entry['marker'];
+    if (fields[0] === '@revoked' || fields[0] === '@cert-authority')
+      marker = fields.shift()!.slice(1) as Entry['marker'];
     const [patterns, type, base64] = fields;
     if (!patterns || !type || !base64) return;
     const key = Buffer.from(base64, 'base64');
@@ -153,7 +177,11 @@ function hashedMatch(pattern: string, name: string): boolean {
 }
 
 function wildcard(pattern: string): RegExp {
-  const body = pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .toLowerCase()
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 

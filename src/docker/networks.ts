@@ -24,7 +24,11 @@ export class NetworkClient {
 
   // dockerode's network inspect does not pass the abort signal on: this dials the modem itself.
   async inspect(idOrName: string, signal?: AbortSignal): Promise<NetworkDetails> {
-    const ask = { what: `inspect network ${shortRef(idOrName)}`, request: `GET /networks/${shortRef(idOrName)}`, signal };
+    const ask = {
+      what: `inspect network ${shortRef(idOrName)}`,
+      request: `GET /networks/${shortRef(idOrName)}`,
+      signal,
+    };
     const { value } = await this.call.json(ask, inspectAnswer, (s) =>
       this.call.dial(
         this.docker,
@@ -68,7 +72,12 @@ export class NetworkClient {
    * Reconnect with the recorded aliases; the recorded addresses only when `withAddress`,
    * because the engine refuses a chosen address on a network without a user-configured subnet.
    */
-  async connect(container: string, attachment: NetworkAttachment, withAddress: boolean, signal?: AbortSignal): Promise<void> {
+  async connect(
+    container: string,
+    attachment: NetworkAttachment,
+    withAddress: boolean,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const endpoint: Record<string, unknown> = { Aliases: attachment.aliases };
     if (withAddress && (attachment.ipv4 || attachment.ipv6)) {
       endpoint.IPAMConfig = {

@@ -51,7 +51,9 @@ export function checkAnswer<S extends z.ZodType>(
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const at = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
-    throw shapeError(`${request} answered ${describe(json)}, not ${shape.noun}${issue ? ` (${issue.message}${at})` : ''}`);
+    throw shapeError(
+      `${request} answered ${describe(json)}, not ${shape.noun}${issue ? ` (${issue.message}${at})` : ''}`,
+    );
   }
   return { value: parsed.data, raw: json };
 }

@@ -60,7 +60,12 @@ async function* checkChunks(answer: Readable, label: StreamLabel): AsyncGenerato
     }
   } catch (error) {
     if (label.signal?.aborted) throw label.signal.reason;
-    throw cutOff(label, bytes, (error as NodeJS.ErrnoException)?.code ?? (error as Error)?.message ?? String(error), error);
+    throw cutOff(
+      label,
+      bytes,
+      (error as NodeJS.ErrnoException)?.code ?? (error as Error)?.message ?? String(error),
+      error,
+    );
   }
   if (label.signal?.aborted) throw label.signal.reason;
   // Node reports an answer whose connection closed before the chunked terminator as an error
@@ -69,7 +74,10 @@ async function* checkChunks(answer: Readable, label: StreamLabel): AsyncGenerato
   const problem = tar?.problem();
   // The engine closed the answer itself: it is there, but what it sent is not the whole tar (a
   // container removed during the read, a layer that failed). A step failure (exit 1), not a lost engine.
-  if (problem) throw new Error(`${label.request} at ${label.endpoint} ended after ${formatBytes(bytes)}, but ${problem}: the answer was cut short`);
+  if (problem)
+    throw new Error(
+      `${label.request} at ${label.endpoint} ended after ${formatBytes(bytes)}, but ${problem}: the answer was cut short`,
+    );
 }
 
 function cutOff(label: StreamLabel, bytes: number, why: string, cause?: unknown): EngineUnreachableError {

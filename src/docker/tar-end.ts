@@ -122,7 +122,10 @@ function sizeField(field: Buffer): number | undefined {
 }
 
 function octal(field: Buffer): number | undefined {
-  const text = field.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  const text = field
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '')
+    .replace(/^ +/, '');
   if (text === '') return 0;
   return /^[0-7]+$/.test(text) ? parseInt(text, 8) : undefined;
 }

@@ -2,7 +2,18 @@ import { NoTargetError, UsageError } from '../errors.js';
 import type { Engine } from './engine.js';
 import type { Target } from './types.js';
 
-const filterKeys = new Set(['ancestor', 'label', 'name', 'health', 'status', 'id', 'network', 'volume', 'expose', 'publish']);
+const filterKeys = new Set([
+  'ancestor',
+  'label',
+  'name',
+  'health',
+  'status',
+  'id',
+  'network',
+  'volume',
+  'expose',
+  'publish',
+]);
 
 /** `--filter KEY=VALUE` flags as the Engine API's filters object, checked before anything is asked. */
 export function parseFilters(flags: readonly string[]): Record<string, string[]> {
@@ -11,7 +22,8 @@ export function parseFilters(flags: readonly string[]): Record<string, string[]>
     const eq = flag.indexOf('=');
     const key = eq > 0 ? flag.slice(0, eq) : '';
     const value = eq > 0 ? flag.slice(eq + 1) : '';
-    if (!key || !value) throw new UsageError(`--filter "${flag}": expected KEY=VALUE, e.g. ancestor=nginx or label=app=web`);
+    if (!key || !value)
+      throw new UsageError(`--filter "${flag}": expected KEY=VALUE, e.g. ancestor=nginx or label=app=web`);
     if (!filterKeys.has(key)) {
       throw new UsageError(`--filter "${flag}": unknown key "${key}"; use one of ${[...filterKeys].join(', ')}`);
     }
@@ -55,7 +67,8 @@ async function findTargets(
   }
   if (Object.keys(request.filters).length > 0) {
     const rows = await engine.containers.list(request.filters, true, signal);
-    if (rows.length === 0) throw new NoTargetError(`no container matches the filters ${describeFilters(request.filters)}`);
+    if (rows.length === 0)
+      throw new NoTargetError(`no container matches the filters ${describeFilters(request.filters)}`);
     for (const row of rows) found.set(row.id, toTarget(row));
   }
   if (found.size === 0) throw new NoTargetError('no targets: name at least one container or give --filter');
@@ -77,7 +90,13 @@ function matchReference(rows: Row[], reference: string): Target {
 }
 
 function toTarget(row: Row): Target {
-  return { id: row.id, name: row.names[0] ?? row.id.slice(0, 12), image: row.image, imageId: row.imageId, labels: row.labels };
+  return {
+    id: row.id,
+    name: row.names[0] ?? row.id.slice(0, 12),
+    image: row.image,
+    imageId: row.imageId,
+    labels: row.labels,
+  };
 }
 
 function describeFilters(filters: Record<string, string[]>): string {

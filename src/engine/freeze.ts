@@ -28,7 +28,11 @@ export interface FreezeRun {
  * Runs `work` with the target paused; the pause and the unpause are recorded as the target's
  * first and last steps (`freeze`, `thaw`). A container found paused or stopped is left as found.
  */
-export async function withFreeze(enabled: boolean | undefined, run: FreezeRun, work: () => Promise<TargetRecord>): Promise<TargetRecord> {
+export async function withFreeze(
+  enabled: boolean | undefined,
+  run: FreezeRun,
+  work: () => Promise<TargetRecord>,
+): Promise<TargetRecord> {
   if (!enabled) return work();
   const freeze = await timed('freeze', 'container.pause', () => pause(run));
   run.hooks.stepFinished(freeze);
@@ -60,11 +64,16 @@ async function pause(run: FreezeRun): Promise<Omit<StepRecord, 'id' | 'uses' | '
     return { status: 'succeeded', changed: true, note: 'paused: every step reads the same moment' };
   } catch (error) {
     // Idempotent: the state asked for (or one where it means nothing) is already there.
-    if (conflict(error, /already paused/i)) return { status: 'succeeded', changed: false, note: 'already paused by someone else; left paused afterwards' };
-    if (conflict(error, /is not running/i)) return { status: 'succeeded', changed: false, note: 'not running: nothing to freeze' };
+    if (conflict(error, /already paused/i))
+      return { status: 'succeeded', changed: false, note: 'already paused by someone else; left paused afterwards' };
+    if (conflict(error, /is not running/i))
+      return { status: 'succeeded', changed: false, note: 'not running: nothing to freeze' };
     // No answer in time, yet the engine may have paused it: then it is ours to thaw.
-    const now = await run.engine.containers.inspect(run.target.id, AbortSignal.timeout(unpauseTimeoutMs)).catch(() => undefined);
-    if (now?.state.paused) return { status: 'succeeded', changed: true, note: `paused (the engine answered: ${messageOf(error)})` };
+    const now = await run.engine.containers
+      .inspect(run.target.id, AbortSignal.timeout(unpauseTimeoutMs))
+      .catch(() => undefined);
+    if (now?.state.paused)
+      return { status: 'succeeded', changed: true, note: `paused (the engine answered: ${messageOf(error)})` };
     return { status: 'failed', error: `${messageOf(error)}; collecting without a freeze` };
   }
 }
@@ -74,12 +83,20 @@ async function unpause(run: FreezeRun): Promise<Omit<StepRecord, 'id' | 'uses' |
     await run.engine.containers.unpause(run.target.id, AbortSignal.timeout(unpauseTimeoutMs));
     return { status: 'succeeded', changed: true, note: 'unpaused: running as it was found' };
   } catch (error) {
-    if (conflict(error, /is not paused/i)) return { status: 'succeeded', changed: false, note: 'already unpaused by someone else' };
-    if (error instanceof EngineError && error.notFound) return { status: 'failed', error: `${messageOf(error)}: the container is gone` };
+    if (conflict(error, /is not paused/i))
+      return { status: 'succeeded', changed: false, note: 'already unpaused by someone else' };
+    if (error instanceof EngineError && error.notFound)
+      return { status: 'failed', error: `${messageOf(error)}: the container is gone` };
     // Only a container that is still paused needs the operator's hand; a stopped one has nothing to thaw.
-    const now = await run.engine.containers.inspect(run.target.id, AbortSignal.timeout(unpauseTimeoutMs)).catch(() => undefined);
-    if (now && !now.state.paused) return { status: 'succeeded', changed: false, note: `nothing to thaw: the container is ${now.state.status} now` };
-    return { status: 'failed', error: `${messageOf(error)}; it is still paused: run \`docker unpause ${run.target.name}\`` };
+    const now = await run.engine.containers
+      .inspect(run.target.id, AbortSignal.timeout(unpauseTimeoutMs))
+      .catch(() => undefined);
+    if (now && !now.state.paused)
+      return { status: 'succeeded', changed: false, note: `nothing to thaw: the container is ${now.state.status} now` };
+    return {
+      status: 'failed',
+      error: `${messageOf(error)}; it is still paused: run \`docker unpause ${run.target.name}\``,
+    };
   }
 }
 
@@ -87,11 +104,23 @@ function conflict(error: unknown, pattern: RegExp): boolean {
   return error instanceof EngineError && error.statusCode === 409 && pattern.test(error.engineMessage);
 }
 
-async function timed(id: string, uses: string, act: () => Promise<Omit<StepRecord, 'id' | 'uses' | 'attempts'>>): Promise<StepRecord> {
+async function timed(
+  id: string,
+  uses: string,
+  act: () => Promise<Omit<StepRecord, 'id' | 'uses' | 'attempts'>>,
+): Promise<StepRecord> {
   const started = new Date();
   const result = await act();
   const ended = new Date();
-  return { id, uses, ...result, attempts: 1, startedAt: started.toISOString(), endedAt: ended.toISOString(), durationMs: ended.getTime() - started.getTime() };
+  return {
+    id,
+    uses,
+    ...result,
+    attempts: 1,
+    startedAt: started.toISOString(),
+    endedAt: ended.toISOString(),
+    durationMs: ended.getTime() - started.getTime(),
+  };
 }
 
 /** Idempotent, like every step: the state is already as the run leaves it. */
@@ -107,5 +136,8 @@ function withSteps(record: TargetRecord, freeze: StepRecord, thaw: StepRecord): 
 }
 
 function log(logger: Logger, step: StepRecord): void {
-  logger[step.status === 'failed' ? 'error' : 'info']({ status: step.status, error: step.error, note: step.note }, `${step.id} ${step.status}`);
+  logger[step.status === 'failed' ? 'error' : 'info'](
+    { status: step.status, error: step.error, note: step.note },
+    `${step.id} ${step.status}`,
+  );
 }

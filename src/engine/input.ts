@@ -17,7 +17,9 @@ export function resolveInput(step: LoadedStep, scope: TemplateScope): unknown {
 export function planInput(step: LoadedStep, scope: TemplateScope): { input: unknown } | { waits: true } {
   const result = step.type!.input.safeParse(renderTemplates(step.with, scope));
   if (result.success) return { input: result.data };
-  const own = result.error.issues.find((issue) => !expressionsIn(rawAt(step.with, issue.path)).some((e) => e.startsWith('steps.')));
+  const own = result.error.issues.find(
+    (issue) => !expressionsIn(rawAt(step.with, issue.path)).some((e) => e.startsWith('steps.')),
+  );
   if (own) throw new UsageError(inputIssueMessage(step, own));
   return { waits: true };
 }
@@ -65,7 +67,8 @@ export function checkParamInputs(params: Record<string, unknown>, origin: ParamO
 
 /** The issue in the operator's terms, or undefined when it is not the parameters' doing alone. */
 function paramIssueMessage(step: LoadedStep, issue: z.core.$ZodIssue, origin: ParamOrigin): string | undefined {
-  const versus = issue.code === 'custom' ? (issue.params as { versus?: string; relation?: string } | undefined) : undefined;
+  const versus =
+    issue.code === 'custom' ? (issue.params as { versus?: string; relation?: string } | undefined) : undefined;
   const fields = [issue.path, ...(versus?.versus ? [[versus.versus]] : [])];
   const expressions = fields.map((path) => expressionsIn(rawAt(step.with, path)));
   // A literal was the loader's to refuse; a value that also reads the target or another step's
@@ -81,7 +84,9 @@ function paramIssueMessage(step: LoadedStep, issue: z.core.$ZodIssue, origin: Pa
     return given(name) ? `${flag} ${shown(origin.given[name])}` : `${flag} (not given)`;
   };
   const label = (path: readonly PropertyKey[], reads: string[]): string =>
-    reads.length === 0 ? `${step.yamlPath}.with.${path.join('.')} ${JSON.stringify(rawAt(step.with, path))}` : reads.map(paramLabel).join(' and ');
+    reads.length === 0
+      ? `${step.yamlPath}.with.${path.join('.')} ${JSON.stringify(rawAt(step.with, path))}`
+      : reads.map(paramLabel).join(' and ');
   const fromDefault = expressions.flat().some((e) => defaulted(paramName(e)));
   const where = fromDefault ? `${origin.playbook.source}: ` : '';
   const [first, second] = fields.map((path, i) => label(path, expressions[i]!));

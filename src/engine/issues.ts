@@ -18,7 +18,11 @@ export function firstIssue(issues: readonly Issue[]): Issue {
 }
 
 /** `known` lists the keys the object at the issue's path takes, when the caller knows them. */
-export function problemOf(issue: Issue, value: unknown, known?: (path: readonly PropertyKey[]) => readonly string[] | undefined): Problem {
+export function problemOf(
+  issue: Issue,
+  value: unknown,
+  known?: (path: readonly PropertyKey[]) => readonly string[] | undefined,
+): Problem {
   const path = issue.path as PropertyKey[];
   if (issue.code === 'unrecognized_keys') {
     const keys = known?.(path);
@@ -26,7 +30,10 @@ export function problemOf(issue: Issue, value: unknown, known?: (path: readonly 
     const shown = rest.slice(0, 3).map((k) => `"${k}"`);
     if (rest.length > shown.length) shown.push(`${rest.length - shown.length} more`);
     const also = shown.length ? ` (and ${shown.join(', ')})` : '';
-    return { message: `unknown key "${first}"${also}${keys ? `; known: ${keys.join(', ')}` : ''}`, path: [...path, first!] };
+    return {
+      message: `unknown key "${first}"${also}${keys ? `; known: ${keys.join(', ')}` : ''}`,
+      path: [...path, first!],
+    };
   }
   if (issue.code === 'invalid_key') {
     const inner = issue.issues[0]?.message ?? issue.message;
@@ -38,7 +45,14 @@ export function problemOf(issue: Issue, value: unknown, known?: (path: readonly 
   return { message: issue.message, path };
 }
 
-const kinds: Record<string, string> = { array: 'a list', object: 'a mapping', record: 'a mapping', string: 'text', number: 'a number', boolean: 'true or false' };
+const kinds: Record<string, string> = {
+  array: 'a list',
+  object: 'a mapping',
+  record: 'a mapping',
+  string: 'text',
+  number: 'a number',
+  boolean: 'true or false',
+};
 
 /** The keys of the playbook format's objects, found from where they sit. */
 export function playbookKeys(path: readonly PropertyKey[]): readonly string[] | undefined {
@@ -63,5 +77,8 @@ export function objectKeys(schema: z.ZodType): readonly string[] | undefined {
 }
 
 export function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  return path.reduce<unknown>((v, key) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined), value);
+  return path.reduce<unknown>(
+    (v, key) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined),
+    value,
+  );
 }

@@ -49,7 +49,9 @@ export function parsePlaybook(text: string, file: string, builtIn = false): Load
   const ids = new Set<string>();
   const names: LoadScope['names'] = { params: new Set(Object.keys(spec.params)), steps: new Map() };
   const steps = spec.steps.map((step, i) => loadStep(step, ['steps', i], { yaml, ids, names }));
-  const onFailure = (spec['on-failure'] ?? []).map((step, i) => loadStep(step, ['on-failure', i], { yaml, ids, names }));
+  const onFailure = (spec['on-failure'] ?? []).map((step, i) =>
+    loadStep(step, ['on-failure', i], { yaml, ids, names }),
+  );
   checkParamDefaults(spec.params, yaml);
   return {
     name: spec.name,
@@ -81,7 +83,10 @@ function loadStep(step: StepSpec, path: PropertyKey[], scope: LoadScope): Loaded
   const isGroup = step.uses === groupType;
   const type = stepTypes.get(step.uses);
   if (!isGroup && !type) {
-    throw fail(`unknown step type "${step.uses}"; known: ${[...stepTypes.keys(), groupType].sort().join(', ')}`, [...path, 'uses']);
+    throw fail(`unknown step type "${step.uses}"; known: ${[...stepTypes.keys(), groupType].sort().join(', ')}`, [
+      ...path,
+      'uses',
+    ]);
   }
   if (isGroup && !step.steps) throw fail('a group needs steps');
   if (!isGroup && step.steps) throw fail(`only a group has steps; ${step.uses} does not`, [...path, 'steps']);
@@ -95,7 +100,12 @@ function loadStep(step: StepSpec, path: PropertyKey[], scope: LoadScope): Loaded
   const input = step.with ?? {};
   for (const expression of expressionsIn(input)) {
     const problem = checkExpression(expression, scope.names);
-    if (problem) throw fail(`template \${{ ${expression} }}: ${problem}`, [...path, 'with', ...pathOfExpression(input, expression)]);
+    if (problem)
+      throw fail(`template \${{ ${expression} }}: ${problem}`, [
+        ...path,
+        'with',
+        ...pathOfExpression(input, expression),
+      ]);
   }
   if (type) checkInput(type.input, input, step, (message, at) => fail(message, [...path, 'with', ...at]));
 
@@ -108,7 +118,8 @@ function loadStep(step: StepSpec, path: PropertyKey[], scope: LoadScope): Loaded
     name: step.name,
     uses: step.uses,
     with: input,
-    timeoutMs: step.timeout !== undefined ? parseDuration(step.timeout, `${where}.timeout`) : (type?.timeout ?? groupTimeoutMs),
+    timeoutMs:
+      step.timeout !== undefined ? parseDuration(step.timeout, `${where}.timeout`) : (type?.timeout ?? groupTimeoutMs),
     retry: step.retry,
     continueOnError: step['continue-on-error'] ?? false,
     steps: children,
@@ -132,7 +143,11 @@ function checkInput(
   if (issue.code === 'unrecognized_keys') {
     // Said in the words of the step catalogue: a step takes inputs.
     const keys = objectKeys(schema);
-    const takes = !keys ? '' : keys.length ? `; ${names.uses} takes ${keys.join(', ')}` : `; ${names.uses} takes no inputs`;
+    const takes = !keys
+      ? ''
+      : keys.length
+        ? `; ${names.uses} takes ${keys.join(', ')}`
+        : `; ${names.uses} takes no inputs`;
     throw fail(`unknown input "${issue.keys[0]}"${takes}`, [...issue.path, issue.keys[0]!]);
   }
   const problem = problemOf(issue, input);
@@ -177,17 +192,24 @@ function retryProblem(policy: RetryPolicy): string | undefined {
     return `max-delay ${policy['max-delay']} is shorter than delay ${policy.delay}`;
   }
   if (policy.attempts > 1 && retryDelay(policy, policy.attempts - 1) > maxTimerMs) {
-    return `${policy.backoff} backoff from ${policy.delay} would wait longer than a timer can before attempt ${policy.attempts}, ` +
-      `at most ${maxTimerText}: set max-delay`;
+    return (
+      `${policy.backoff} backoff from ${policy.delay} would wait longer than a timer can before attempt ${policy.attempts}, ` +
+      `at most ${maxTimerText}: set max-delay`
+    );
   }
   return undefined;
 }
 
 function checkIsMapping(yaml: ParsedYaml, file: string): void {
   const { value } = yaml;
-  if (value === null || value === undefined) throw new UsageError(`${file}: empty: a playbook is a YAML mapping with name: and steps:`);
+  if (value === null || value === undefined)
+    throw new UsageError(`${file}: empty: a playbook is a YAML mapping with name: and steps:`);
   if (typeof value !== 'object' || Array.isArray(value)) {
-    const kind = Array.isArray(value) ? 'a list' : typeof value === 'string' ? `the text "${value.slice(0, 40)}"` : `the ${typeof value} ${String(value)}`;
+    const kind = Array.isArray(value)
+      ? 'a list'
+      : typeof value === 'string'
+        ? `the text "${value.slice(0, 40)}"`
+        : `the ${typeof value} ${String(value)}`;
     throw new UsageError(`${yaml.locate([])}: a playbook is a YAML mapping with name: and steps:, not ${kind}`);
   }
 }

@@ -53,7 +53,10 @@ export async function lockTargets(
   };
   try {
     for (const target of [...targets].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-      const path = join(dir, `${createHash('sha256').update(`${engine}\n${target.id}`).digest('hex').slice(0, 24)}.lock`);
+      const path = join(
+        dir,
+        `${createHash('sha256').update(`${engine}\n${target.id}`).digest('hex').slice(0, 24)}.lock`,
+      );
       await acquire(path, target, opts);
       held.push(path);
     }
@@ -65,7 +68,12 @@ export async function lockTargets(
 }
 
 async function acquire(path: string, target: Target, opts: Parameters<typeof lockTargets>[2]): Promise<void> {
-  const mine: Holder = { pid: process.pid, playbook: opts.playbook, container: target.name, since: new Date().toISOString() };
+  const mine: Holder = {
+    pid: process.pid,
+    playbook: opts.playbook,
+    container: target.name,
+    since: new Date().toISOString(),
+  };
   const deadline = Date.now() + opts.waitMs;
   let told = false;
   for (;;) {
@@ -136,9 +144,14 @@ async function readHolder(path: string): Promise<Holder | 'gone' | 'stale'> {
     return JSON.parse(await readFile(path, 'utf8')) as Holder;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
-    const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const age = await stat(path).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
     // Unreadable for a moment while its taker writes it: wait like for any live holder.
-    return age > 5_000 ? 'stale' : { pid: process.pid, playbook: 'another run that is starting', container: '', since: 'now' };
+    return age > 5_000
+      ? 'stale'
+      : { pid: process.pid, playbook: 'another run that is starting', container: '', since: 'now' };
   }
 }
 

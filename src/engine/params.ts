@@ -9,7 +9,11 @@ import type { LoadedPlaybook } from './playbook.js';
  * and so is a value that a step that reads it would refuse. `flags` names the flag each value came
  * from (`--since`); a name not there came from `--param NAME=VALUE`.
  */
-export function resolveParams(playbook: LoadedPlaybook, given: Record<string, unknown>, flags: ParamFlags = {}): Record<string, unknown> {
+export function resolveParams(
+  playbook: LoadedPlaybook,
+  given: Record<string, unknown>,
+  flags: ParamFlags = {},
+): Record<string, unknown> {
   for (const name of Object.keys(given)) {
     if (!(name in playbook.params)) {
       const known = Object.keys(playbook.params);
@@ -25,7 +29,8 @@ export function resolveParams(playbook: LoadedPlaybook, given: Record<string, un
       if (spec.required) throw new UsageError(`playbook ${playbook.name} needs --param ${name}=<${spec.type}>`);
       continue;
     }
-    const where = given[name] !== undefined ? (flags[name] ?? `--param ${name}`) : `${playbook.source}: params.${name}.default`;
+    const where =
+      given[name] !== undefined ? (flags[name] ?? `--param ${name}`) : `${playbook.source}: params.${name}.default`;
     resolved[name] = coerce(value, spec.type, where);
   }
   checkParamInputs(resolved, { playbook, given, flags });
@@ -38,7 +43,8 @@ function coerce(value: unknown, type: string, where: string): unknown {
       return String(value);
     case 'number': {
       // Number('') is 0: an empty --param must not quietly become zero.
-      if (typeof value === 'string' && value.trim() === '') throw new UsageError(`${where}: an empty value is not a number`);
+      if (typeof value === 'string' && value.trim() === '')
+        throw new UsageError(`${where}: an empty value is not a number`);
       const n = typeof value === 'number' ? value : Number(value);
       if (!Number.isFinite(n)) throw new UsageError(`${where}: "${value}" is not a number`);
       return n;

@@ -36,10 +36,13 @@ export function planTarget(
   // Outputs of earlier steps exist only at run time; the plan shows where they come from.
   // Every name answers, own property included: template lookups read own properties only.
   const everyName = <T>(value: (name: string) => T): object =>
-    new Proxy({}, {
-      get: (_, name) => value(String(name)),
-      getOwnPropertyDescriptor: (_, name) => ({ value: value(String(name)), enumerable: true, configurable: true }),
-    });
+    new Proxy(
+      {},
+      {
+        get: (_, name) => value(String(name)),
+        getOwnPropertyDescriptor: (_, name) => ({ value: value(String(name)), enumerable: true, configurable: true }),
+      },
+    );
   scope.steps = everyName((id) => ({ outputs: everyName((key) => `<output ${id}.${key}>`) })) as TemplateScope['steps'];
   return {
     target: { id: run.target.id, name: run.target.name, image: run.target.image },
@@ -53,15 +56,23 @@ function planStep(step: LoadedStep, scope: TemplateScope, target: Target): Plann
     id: step.id,
     uses: step.uses,
     timeout: formatDuration(step.timeoutMs),
-    ...(step.retry ? { retry: `${step.retry.attempts} attempts, ${step.retry.backoff} backoff from ${step.retry.delay}` } : {}),
+    ...(step.retry
+      ? { retry: `${step.retry.attempts} attempts, ${step.retry.backoff} backoff from ${step.retry.delay}` }
+      : {}),
     ...(step.continueOnError ? { continueOnError: true } : {}),
   };
   if (step.steps) {
     const steps = step.steps.map((child) => planStep(child, scope, target));
-    return { ...common, line: `group of ${steps.length}: ${steps.map((s) => s.id).join(', ')}`, mutates: steps.some((s) => s.mutates), steps };
+    return {
+      ...common,
+      line: `group of ${steps.length}: ${steps.map((s) => s.id).join(', ')}`,
+      mutates: steps.some((s) => s.mutates),
+      steps,
+    };
   }
   const type = step.type!;
   const resolved = planInput(step, scope);
-  if (!('input' in resolved)) return { ...common, line: `${type.description} (inputs from earlier steps)`, mutates: type.mutates };
+  if (!('input' in resolved))
+    return { ...common, line: `${type.description} (inputs from earlier steps)`, mutates: type.mutates };
   return { ...common, line: type.plan(resolved.input as never, target), mutates: type.mutates, input: resolved.input };
 }

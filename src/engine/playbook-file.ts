@@ -30,7 +30,8 @@ export function readPlaybookFile(file: string): string {
     for (let n = 1; n > 0 && length < buffer.length; length += n) {
       n = readSyncOrFail(fd, buffer, length, file);
     }
-    if (length > maxPlaybookBytes) throw new UsageError(`${file}: larger than ${maxPlaybookBytes / 1024 / 1024} MiB: not a playbook`);
+    if (length > maxPlaybookBytes)
+      throw new UsageError(`${file}: larger than ${maxPlaybookBytes / 1024 / 1024} MiB: not a playbook`);
     return decode(buffer.subarray(0, length), file);
   } finally {
     closeSync(fd);
@@ -78,7 +79,8 @@ export function checkStepCount(yaml: ParsedYaml): void {
         const at = [...path, i];
         throw new UsageError(`${yaml.locate(at)}: ${formatYamlPath(at)}: step ${count}: ${tooManySteps}`);
       }
-      if (step && typeof step === 'object' && !Array.isArray(step)) visit((step as Record<string, unknown>).steps, [...path, i, 'steps']);
+      if (step && typeof step === 'object' && !Array.isArray(step))
+        visit((step as Record<string, unknown>).steps, [...path, i, 'steps']);
     });
   };
   visit(top.steps, ['steps']);
@@ -89,7 +91,8 @@ function readSyncOrFail(fd: number, buffer: Buffer, offset: number, file: string
   try {
     return readSync(fd, buffer, offset, buffer.length - offset, null);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw new UsageError(`${file}: is a directory, not a playbook file`);
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR')
+      throw new UsageError(`${file}: is a directory, not a playbook file`);
     throw new UsageError(`${file}: cannot read the playbook: ${reasonOf(error)}`);
   }
 }

@@ -17,7 +17,11 @@ export interface Progress {
 const quietHooks: TargetHooks = { stepStarted: () => {}, stepFinished: () => {} };
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping the order of results. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {

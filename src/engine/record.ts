@@ -64,7 +64,12 @@ function notRunTarget(target: Target, status: RunStatus): TargetRecord {
   return { id: target.id, name: target.name, image: target.image, status, steps: [] };
 }
 
-export function bagInfo(run: { incident: string; version: EngineVersion; engine: Engine; who: Operator }): Record<string, string> {
+export function bagInfo(run: {
+  incident: string;
+  version: EngineVersion;
+  engine: Engine;
+  who: Operator;
+}): Record<string, string> {
   const { who } = run;
   return {
     'External-Identifier': run.incident,

@@ -45,7 +45,9 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     request.incident ??
     (request.recordOf ? await incidentOfRecords(request.evidenceDir, targets, request.recordOf) : undefined) ??
     newIncidentId(startedAt);
-  const plans = targets.map((target) => planTarget(playbook, { target, params, incident, runId, runStartedAt: startedAt }));
+  const plans = targets.map((target) =>
+    planTarget(playbook, { target, params, incident, runId, runStartedAt: startedAt }),
+  );
   const outcome = { runId, incident, playbook: playbook.name };
   request.onTargets?.(targets, plans);
   if (request.dryRun) return { ...outcome, status: 'planned', exitCode: ExitCode.ok, plan: plans };
@@ -57,14 +59,18 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   }
 
   // Held until the bundle is finished, so the next run on these containers reads this run's record.
-  const unlock = plans.some((plan) => plan.steps.some(changesState)) || request.freeze
-    ? await lockTargets(engine.endpoint.label, targets, {
-        playbook: playbook.name,
-        waitMs: lockWaitMs(),
-        signal: request.signal,
-        onWait: (target, holder) => request.onNotice?.(`firebreak: ${target.name}: waiting for another firebreak (${holder.playbook}, pid ${holder.pid}) to finish`),
-      })
-    : async () => {};
+  const unlock =
+    plans.some((plan) => plan.steps.some(changesState)) || request.freeze
+      ? await lockTargets(engine.endpoint.label, targets, {
+          playbook: playbook.name,
+          waitMs: lockWaitMs(),
+          signal: request.signal,
+          onWait: (target, holder) =>
+            request.onNotice?.(
+              `firebreak: ${target.name}: waiting for another firebreak (${holder.playbook}, pid ${holder.pid}) to finish`,
+            ),
+        })
+      : async () => {};
   // Leftovers of runs that died (a second Ctrl-C, kill -9) are evidence nobody has finalised yet.
   const debris = await debrisWarningFor(request.evidenceDir);
   if (debris) request.onNotice?.(debris);
@@ -77,7 +83,8 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     startedAt,
     bagInfo: bagInfo({ incident, version, engine, who }),
   });
-  const journalPath = store.intendedPath && join(dirname(store.intendedPath), `.${basename(store.intendedPath)}.journal`);
+  const journalPath =
+    store.intendedPath && join(dirname(store.intendedPath), `.${basename(store.intendedPath)}.journal`);
   const journal = new Journal(journalPath);
   const log = createRunLogger({ journal, level: request.logLevel, base: { run: runId, incident } });
   log.info(
@@ -91,7 +98,11 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     'run started',
   );
   if (folder.exposed) log.warn({ evidenceDir: folder.path }, folder.exposed);
-  if (store.problem) log.error({ evidenceDir: request.evidenceDir, error: store.problem }, 'evidence folder cannot take the bundle; keeping evidence in memory');
+  if (store.problem)
+    log.error(
+      { evidenceDir: request.evidenceDir, error: store.problem },
+      'evidence folder cannot take the bundle; keeping evidence in memory',
+    );
 
   let records: TargetRecord[] = [];
   // The report's hardening findings read each target's inspect document (see keepInspect).
@@ -101,10 +112,24 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     records = await request.progress.runTargets(targets, request.concurrency, (target, hooks) => {
       const targetLog = log.child({ target: target.name });
       // Each artifact's hash goes into the journal as it is stored: what `bundle recover` checks a cut-off bundle against.
-      const stored = (ref: ArtifactRef) => targetLog.info({ artifact: ref.path, size: ref.size, sha256: ref.sha256 }, 'artifact');
+      const stored = (ref: ArtifactRef) =>
+        targetLog.info({ artifact: ref.path, size: ref.size, sha256: ref.sha256 }, 'artifact');
       const sink = keepInspect(artifactSink(store, target, stored), (doc) => inspects.set(target.id, doc));
       return withFreeze(request.freeze, { engine, target, hooks, signal: request.signal, log: targetLog }, () =>
-        runTarget({ engine, target, playbook, params, incident, runId, runStartedAt: startedAt, evidenceDir: request.evidenceDir, signal: request.signal, log: targetLog, artifacts: sink, hooks }),
+        runTarget({
+          engine,
+          target,
+          playbook,
+          params,
+          incident,
+          runId,
+          runStartedAt: startedAt,
+          evidenceDir: request.evidenceDir,
+          signal: request.signal,
+          log: targetLog,
+          artifacts: sink,
+          hooks,
+        }),
       );
     });
   } catch (error) {
@@ -118,18 +143,35 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
       : 'succeeded';
   const endedAt = new Date();
   log.info({ status, durationMs: endedAt.getTime() - startedAt.getTime() }, 'run ended');
-  const record = buildRunRecord({ runId, incident, playbook, params, status, startedAt, endedAt, who, engine, version, targets, records, runError });
+  const record = buildRunRecord({
+    runId,
+    incident,
+    playbook,
+    params,
+    status,
+    startedAt,
+    endedAt,
+    who,
+    engine,
+    version,
+    targets,
+    records,
+    runError,
+  });
   let bundle: StoredBundle | undefined;
   let evidenceError: string | undefined;
   try {
     await store.addFile('journal.ndjson', journal.text());
-    record.artifacts = store.artifacts().map(({ path, size, sha256, incomplete }) => ({ path, size, sha256, ...(incomplete ? { incomplete } : {}) }));
+    record.artifacts = store
+      .artifacts()
+      .map(({ path, size, sha256, incomplete }) => ({ path, size, sha256, ...(incomplete ? { incomplete } : {}) }));
     await store.addFile('run.json', `${JSON.stringify(record, null, 2)}\n`);
     await store.addFile('report.md', renderRunMarkdown(record, inspects));
     bundle = await store.finalize();
   } catch (error) {
     // Nothing would take the bundle: the result on stdout is then the only account of the run.
-    evidenceError = error instanceof EvidenceLostError ? error.message : `the bundle could not be written: ${messageOf(error)}`;
+    evidenceError =
+      error instanceof EvidenceLostError ? error.message : `the bundle could not be written: ${messageOf(error)}`;
   } finally {
     await unlock();
     await journal.close();
@@ -137,7 +179,8 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     if (journalPath && bundle) await rm(journalPath, { force: true });
   }
   const evidenceFailed = Boolean(evidenceError || bundle?.fallback);
-  const engineLost = status === 'failed' ? engineLoss(engine.endpoint.label, records, runError, Boolean(bundle)) : undefined;
+  const engineLost =
+    status === 'failed' ? engineLoss(engine.endpoint.label, records, runError, Boolean(bundle)) : undefined;
   const exitCode =
     status === 'aborted'
       ? ExitCode.interrupted
@@ -163,14 +206,20 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
  * naming the engine and the first step it failed, else undefined. Where it was first seen gone
  * is the step that ended first among them.
  */
-function engineLoss(endpoint: string, records: readonly TargetRecord[], runError: unknown, bundled: boolean): string | undefined {
+function engineLoss(
+  endpoint: string,
+  records: readonly TargetRecord[],
+  runError: unknown,
+  bundled: boolean,
+): string | undefined {
   const lost = records
     .flatMap((target) => flattenSteps([...target.steps, ...(target.onFailure ?? [])]).map((step) => ({ target, step })))
     .filter(({ step }) => failedForTheEngine(step))
     .sort((a, b) => (a.step.endedAt ?? '').localeCompare(b.step.endedAt ?? ''));
   const first = lost[0];
   const kept = bundled ? '; the bundle records which steps completed' : '';
-  if (first) return `the Docker engine at ${endpoint} stopped answering during ${first.step.uses} on ${first.target.name}${kept}`;
+  if (first)
+    return `the Docker engine at ${endpoint} stopped answering during ${first.step.uses} on ${first.target.name}${kept}`;
   if (runError instanceof EngineUnreachableError) return `${messageOf(runError)}${kept}`;
   return undefined;
 }
@@ -197,5 +246,3 @@ function changesState(step: PlannedStep): boolean {
 function newIncidentId(date: Date): string {
   return `INC-${compactTimestamp(date).slice(0, 8)}-${randomBytes(3).toString('hex')}`;
 }
-
-

@@ -78,10 +78,20 @@ async function runSteps(
 async function runStep(run: TargetRun, step: LoadedStep, scope: TemplateScope): Promise<StepRecord> {
   const started = new Date();
   const log = run.log.child({ step: step.id, uses: step.uses });
-  const base = { id: step.id, uses: step.uses, ...(step.name ? { name: step.name } : {}), startedAt: started.toISOString() };
+  const base = {
+    id: step.id,
+    uses: step.uses,
+    ...(step.name ? { name: step.name } : {}),
+    startedAt: started.toISOString(),
+  };
   const finish = (fields: Partial<StepRecord> & { status: StepStatus; attempts: number }): StepRecord => {
     const ended = new Date();
-    const record: StepRecord = { ...base, ...fields, endedAt: ended.toISOString(), durationMs: ended.getTime() - started.getTime() };
+    const record: StepRecord = {
+      ...base,
+      ...fields,
+      endedAt: ended.toISOString(),
+      durationMs: ended.getTime() - started.getTime(),
+    };
     if (step.continueOnError) record.continueOnError = true;
     log[record.status === 'succeeded' ? 'info' : 'warn'](
       { status: record.status, durationMs: record.durationMs, error: record.error, note: record.note },
@@ -113,7 +123,9 @@ async function runStep(run: TargetRun, step: LoadedStep, scope: TemplateScope): 
   const attemptOnce = (attempt: number) => {
     run.hooks.stepStarted(step, attempt);
     log.debug({ attempt, input }, 'attempt');
-    return withTimeout(step.timeoutMs, parent, (signal) => step.type!.run(stepContext(run, signal, log, recordUndo), input));
+    return withTimeout(step.timeoutMs, parent, (signal) =>
+      step.type!.run(stepContext(run, signal, log, recordUndo), input),
+    );
   };
   try {
     const { value, attempts } = await withRetry(
@@ -135,7 +147,13 @@ async function runStep(run: TargetRun, step: LoadedStep, scope: TemplateScope): 
     const attempts = (error as { attempts?: number }).attempts ?? 1;
     const partial = undoSoFar !== undefined ? { undo: undoSoFar } : {};
     if (run.signal.aborted && !mutates) return finish({ status: 'aborted', attempts, input, error: 'interrupted' });
-    const record = finish({ status: run.signal.aborted ? 'aborted' : 'failed', attempts, input, error: failureMessage(error, step, run), ...partial });
+    const record = finish({
+      status: run.signal.aborted ? 'aborted' : 'failed',
+      attempts,
+      input,
+      error: failureMessage(error, step, run),
+      ...partial,
+    });
     failures.set(record, error);
     if (reachedNoEngine(error)) lostEngine.add(record);
     return record;
@@ -168,7 +186,11 @@ export function failedForTheEngine(record: StepRecord): boolean {
 }
 
 function reachedNoEngine(error: unknown): boolean {
-  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e = error, depth = 0;
+    e && typeof e === 'object' && depth < 8;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     if (e instanceof EngineUnreachableError) return true;
   }
   return false;
@@ -187,7 +209,10 @@ async function runGroup(
       const result = await withTimeout(step.timeoutMs, run.signal, () => runSteps(run, step.steps!, scope));
       children = result.records;
       // The child's own error rides along as the cause: a 404 inside a group is no more worth retrying than outside.
-      if (result.failed) throw new Error(`step ${result.failed.id} failed: ${result.failed.error}`, { cause: failures.get(result.failed) });
+      if (result.failed)
+        throw new Error(`step ${result.failed.id} failed: ${result.failed.error}`, {
+          cause: failures.get(result.failed),
+        });
     });
     return finish({ status: 'succeeded', attempts, steps: children, note: `${children.length} steps` });
   } catch (error) {
@@ -201,7 +226,12 @@ function notRun(step: LoadedStep, status: StepStatus, reason: string): StepRecor
   return { id: step.id, uses: step.uses, status, attempts: 0, note: reason };
 }
 
-function stepContext(run: TargetRun, signal: AbortSignal, log: Logger, recordUndo: (undo: unknown) => void = () => {}): StepContext {
+function stepContext(
+  run: TargetRun,
+  signal: AbortSignal,
+  log: Logger,
+  recordUndo: (undo: unknown) => void = () => {},
+): StepContext {
   return {
     recordUndo,
     engine: run.engine,
@@ -216,4 +246,3 @@ function stepContext(run: TargetRun, signal: AbortSignal, log: Logger, recordUnd
     runStartedAt: run.runStartedAt,
   };
 }
-

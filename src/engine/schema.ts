@@ -7,12 +7,19 @@ import { durationMs, durationPattern, durationProblem, maxTimerMs, maxTimerText 
  */
 
 /** Every way a duration can be wrong (-5s, -5, .nan, true) is told by one function, with the value. */
-const notDuration = (issue: { input?: unknown }) => durationProblem(issue.input) ?? 'a duration such as 500ms, 10s or 2m';
+const notDuration = (issue: { input?: unknown }) =>
+  durationProblem(issue.input) ?? 'a duration such as 500ms, 10s or 2m';
 
 const duration = z
-  .union([z.string().regex(durationPattern, { error: notDuration }), z.number({ error: notDuration }).nonnegative({ error: notDuration })], {
-    error: notDuration,
-  })
+  .union(
+    [
+      z.string().regex(durationPattern, { error: notDuration }),
+      z.number({ error: notDuration }).nonnegative({ error: notDuration }),
+    ],
+    {
+      error: notDuration,
+    },
+  )
   .superRefine((value, ctx) => {
     // Past setTimeout's limit a wait fires at once instead of never: refused here, with the limit named.
     if ((durationMs(value) ?? 0) > maxTimerMs) ctx.addIssue({ code: 'custom', message: durationProblem(value)! });
@@ -31,7 +38,9 @@ export const retrySchema = z
   })
   .strict();
 
-const identifier = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lower-case letters, digits, - and _, starting with a letter');
+const identifier = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]*$/, 'lower-case letters, digits, - and _, starting with a letter');
 
 export const paramTypes = ['string', 'number', 'boolean', 'string-list', 'duration'] as const;
 
@@ -60,7 +69,10 @@ export const stepSchema: z.ZodType<StepSpec> = z
     id: identifier.optional().describe('Names the step for templates (steps.<id>.outputs) and the report'),
     name: z.string().optional().describe('A human title for progress and the report'),
     uses: z.string().describe('The step type, family.verb, or group'),
-    with: z.record(z.string(), z.unknown()).optional().describe('Inputs of the step type; strings may hold ${{ }} templates'),
+    with: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('Inputs of the step type; strings may hold ${{ }} templates'),
     timeout: timeout.optional(),
     retry: retrySchema.optional(),
     'continue-on-error': z.boolean().optional().describe('A failure is recorded but does not stop the playbook'),

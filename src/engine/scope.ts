@@ -11,7 +11,12 @@ export function templateScope(run: {
 }): TemplateScope {
   return {
     params: run.params,
-    target: { id: run.target.id, 'short-id': run.target.id.slice(0, 12), name: run.target.name, image: run.target.image },
+    target: {
+      id: run.target.id,
+      'short-id': run.target.id.slice(0, 12),
+      name: run.target.name,
+      image: run.target.image,
+    },
     incident: run.incident,
     run: { id: run.runId, started: run.runStartedAt.toISOString() },
     // `now` is the run's start, so every step of a run names the same moment (one quarantine tag).

@@ -71,7 +71,8 @@ export function checkExpression(expression: string, names: TemplateNames): strin
       return rest.length === 0 ? undefined : `"${expression}": ${root} has no fields`;
     case 'steps': {
       const [id, outputs, key] = rest;
-      if (!id || outputs !== 'outputs' || !key || rest.length !== 3) return `"${expression}": write steps.<id>.outputs.<name>`;
+      if (!id || outputs !== 'outputs' || !key || rest.length !== 3)
+        return `"${expression}": write steps.<id>.outputs.<name>`;
       if (!names.steps.has(id)) return `unknown step "${id}" (only steps that run earlier can be read)`;
       const declared = names.steps.get(id);
       if (declared && !declared.includes(key)) {

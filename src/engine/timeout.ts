@@ -10,7 +10,11 @@ export class StepTimeoutError extends Error {
  * Run `work` with a signal that aborts on the step's timeout or on the run's abort, and stop
  * waiting at that moment even if the work ignores the signal: a hung engine call must not hang the run.
  */
-export async function withTimeout<T>(ms: number, parent: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withTimeout<T>(
+  ms: number,
+  parent: AbortSignal,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new StepTimeoutError(ms)), ms);
   const onParentAbort = () => controller.abort(parent.reason);

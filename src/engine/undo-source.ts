@@ -15,13 +15,17 @@ export async function incidentOfRecords(
   const found = await Promise.all(
     targets.map((target) =>
       // Without --from, a target with no record fails in its own step, like any other.
-      findUndoRecord({ evidenceDir, bundle: recordOf.from, containerId: target.id, uses: recordOf.uses }).catch((error: unknown) => {
-        if (recordOf.from) throw error;
-        return undefined;
-      }),
+      findUndoRecord({ evidenceDir, bundle: recordOf.from, containerId: target.id, uses: recordOf.uses }).catch(
+        (error: unknown) => {
+          if (recordOf.from) throw error;
+          return undefined;
+        },
+      ),
     ),
   );
   // The newest record wins when targets were changed in different incidents.
-  const newest = found.filter((r) => r !== undefined).sort((a, b) => (basename(a.bundle) < basename(b.bundle) ? 1 : -1))[0];
+  const newest = found
+    .filter((r) => r !== undefined)
+    .sort((a, b) => (basename(a.bundle) < basename(b.bundle) ? 1 : -1))[0];
   return newest?.incident;
 }

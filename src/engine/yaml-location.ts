@@ -24,13 +24,16 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   } catch (error) {
     // The parser recurses per level of nesting: ten thousand `[` overflow its stack.
-    if (error instanceof RangeError) throw new UsageError(`${file}: not a usable playbook: nested too deeply for a YAML parser`);
+    if (error instanceof RangeError)
+      throw new UsageError(`${file}: not a usable playbook: nested too deeply for a YAML parser`);
     throw error;
   }
   const problem = doc.errors[0];
   if (problem) {
     const pos = problem.linePos?.[0] ?? lineCounter.linePos(problem.pos[0]);
-    throw new UsageError(`${file}:${pos.line}:${pos.col}: not valid YAML: ${yamlProblem(problem.code, problem.message)}`);
+    throw new UsageError(
+      `${file}:${pos.line}:${pos.col}: not valid YAML: ${yamlProblem(problem.code, problem.message)}`,
+    );
   }
   checkAliases(doc, at);
   let value: unknown;
@@ -66,10 +69,14 @@ function checkAliases(doc: Document, at: (offset: number) => string): void {
       if (isAlias(node)) {
         const where = node.range ? at(node.range[0]) : at(0);
         if (!anchors.has(node.source)) {
-          throw new UsageError(`${where}: not valid YAML: alias *${node.source} has no anchor &${node.source} before it`);
+          throw new UsageError(
+            `${where}: not valid YAML: alias *${node.source} has no anchor &${node.source} before it`,
+          );
         }
         if (ancestors.some((parent) => isNode(parent) && parent.anchor === node.source)) {
-          throw new UsageError(`${where}: not valid YAML: alias *${node.source} is inside its own anchor &${node.source}`);
+          throw new UsageError(
+            `${where}: not valid YAML: alias *${node.source} is inside its own anchor &${node.source}`,
+          );
         }
       } else if (node.anchor) {
         anchors.add(node.anchor);

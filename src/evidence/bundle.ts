@@ -98,7 +98,8 @@ export class BundleWriter {
     // though its typings do not say so. The file hashes what it is given (output.ts).
     const tarBytes = this.pack as unknown as NodeJS.ReadableStream;
     const toDisk = fileWriter(file);
-    this.output = opts.compression === 'gzip' ? pipeline(tarBytes, createGzipStream(), toDisk) : pipeline(tarBytes, toDisk);
+    this.output =
+      opts.compression === 'gzip' ? pipeline(tarBytes, createGzipStream(), toDisk) : pipeline(tarBytes, toDisk);
     this.output.catch((error: unknown) => {
       this.broken ??= error;
       file.fail(error); // wakes a direct entry waiting in `flushed`
@@ -125,21 +126,32 @@ export class BundleWriter {
   async addFile(relPath: string, data: string | Buffer): Promise<ArtifactRecord> {
     const rel = this.claim(relPath);
     const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    return this.track(rel, this.enqueuePayload(rel, body.length, () => [body]));
+    return this.track(
+      rel,
+      this.enqueuePayload(rel, body.length, () => [body]),
+    );
   }
 
   /**
    * Takes ownership of `source`: it is read to the end, or destroyed if the add is refused or
    * fails, so a producer's socket is never left open behind a rejection.
    */
-  async addStream(relPath: string, source: NodeJS.ReadableStream | Readable, opts: { size?: number } = {}): Promise<ArtifactRecord> {
+  async addStream(
+    relPath: string,
+    source: NodeJS.ReadableStream | Readable,
+    opts: { size?: number } = {},
+  ): Promise<ArtifactRecord> {
     try {
       const rel = this.claim(relPath);
       const { size } = opts;
       if (size === undefined) return await this.track(rel, this.addUnknownLength(rel, source));
-      if (!Number.isSafeInteger(size) || size < 0) throw new Error(`addStream ${rel}: size must be a whole number of bytes, got ${size}`);
+      if (!Number.isSafeInteger(size) || size < 0)
+        throw new Error(`addStream ${rel}: size must be a whole number of bytes, got ${size}`);
       // Known length: straight into the tar, hashed on the way; it holds the queue meanwhile.
-      return await this.track(rel, this.enqueuePayload(rel, size, () => source));
+      return await this.track(
+        rel,
+        this.enqueuePayload(rel, size, () => source),
+      );
     } catch (error) {
       if ('destroy' in source && typeof source.destroy === 'function') source.destroy();
       throw error;
@@ -178,7 +190,9 @@ export class BundleWriter {
       this.state = 'failed';
       this.broken ??= error;
       await this.file.close().catch(() => undefined);
-      throw new Error(`could not finalise bundle ${this.partialPath} (kept as is): ${messageOf(error)}`, { cause: error });
+      throw new Error(`could not finalise bundle ${this.partialPath} (kept as is): ${messageOf(error)}`, {
+        cause: error,
+      });
     }
     this.state = 'finalized';
     const finished: FinishedBundle = { path: this.path, sha256, size: this.file.end };
@@ -197,7 +211,8 @@ export class BundleWriter {
    * finished here (a full disk), and what it holds is evidence until it is safe elsewhere.
    */
   async abandon(reason: unknown): Promise<string> {
-    if (this.state === 'finalized' || this.state === 'discarded') throw new Error(`bundle ${this.path} is ${this.state}; nothing to abandon`);
+    if (this.state === 'finalized' || this.state === 'discarded')
+      throw new Error(`bundle ${this.path} is ${this.state}; nothing to abandon`);
     this.state = 'failed';
     this.broken ??= reason;
     this.file.fail(reason);
@@ -210,7 +225,8 @@ export class BundleWriter {
 
   /** Removes the partial file and any spool files: only for a run that must leave nothing. */
   async discard(): Promise<void> {
-    if (this.state === 'finalized') throw new Error(`bundle ${this.path} is already finalised; discard refuses to remove evidence`);
+    if (this.state === 'finalized')
+      throw new Error(`bundle ${this.path} is already finalised; discard refuses to remove evidence`);
     if (this.state === 'discarded') return;
     this.state = 'discarded';
     const reason = new Error(`bundle ${this.path} was discarded`);
@@ -293,7 +309,12 @@ export class BundleWriter {
    * from our own 0600 spool can differ from what was spooled only through an I/O error, which
    * fails the copy. So the manifest describes the tar by construction.
    */
-  private enqueuePayload(rel: string, size: number, source: () => ByteSource, knownSha256?: string): Promise<ArtifactRecord> {
+  private enqueuePayload(
+    rel: string,
+    size: number,
+    source: () => ByteSource,
+    knownSha256?: string,
+  ): Promise<ArtifactRecord> {
     return this.enqueue(async () => {
       const entry = await appendEntry(this.pack, this.bagName, `${PAYLOAD_DIR}${rel}`, size, source, knownSha256);
       const record: ArtifactRecord = { path: rel, size, sha256: entry.sha256! };
@@ -313,10 +334,19 @@ export class BundleWriter {
 
   private async writeTagFiles(): Promise<void> {
     const octets = this.records.reduce((sum, r) => sum + r.size, 0);
-    await this.appendTag(TAG_FILES.bagInfo, bagInfoText(new Date(), { octets, count: this.records.length }, this.opts.bagInfo));
-    await this.appendTag(TAG_FILES.manifest, manifestText(this.records.map((r) => ({ path: `${PAYLOAD_DIR}${r.path}`, sha256: r.sha256 }))));
+    await this.appendTag(
+      TAG_FILES.bagInfo,
+      bagInfoText(new Date(), { octets, count: this.records.length }, this.opts.bagInfo),
+    );
+    await this.appendTag(
+      TAG_FILES.manifest,
+      manifestText(this.records.map((r) => ({ path: `${PAYLOAD_DIR}${r.path}`, sha256: r.sha256 }))),
+    );
     const tags = [TAG_FILES.bagit, TAG_FILES.bagInfo, TAG_FILES.manifest];
-    await this.appendTag(TAG_FILES.tagManifest, manifestText(tags.map((path) => ({ path, sha256: this.tagHashes.get(path)! }))));
+    await this.appendTag(
+      TAG_FILES.tagManifest,
+      manifestText(tags.map((path) => ({ path, sha256: this.tagHashes.get(path)! }))),
+    );
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
@@ -345,7 +375,8 @@ export class BundleWriter {
   private claim(relPath: string): string {
     this.assertOpen(`add ${relPath}`);
     checkArtifactPath(relPath);
-    if (this.claimed.has(relPath)) throw new UsageError(`artifact data/${relPath} is already in bundle ${this.path}; each path is written once`);
+    if (this.claimed.has(relPath))
+      throw new UsageError(`artifact data/${relPath} is already in bundle ${this.path}; each path is written once`);
     this.claimed.add(relPath);
     return relPath;
   }
@@ -357,7 +388,9 @@ export class BundleWriter {
   private assertWritable(): void {
     if (this.state === 'discarded') throw new Error(`bundle ${this.path} was discarded`);
     if (this.broken !== undefined) {
-      throw new Error(`bundle ${this.partialPath} can no longer be written: ${messageOf(this.broken)}`, { cause: this.broken });
+      throw new Error(`bundle ${this.partialPath} can no longer be written: ${messageOf(this.broken)}`, {
+        cause: this.broken,
+      });
     }
   }
 }

@@ -87,7 +87,8 @@ export async function findDebris(dir: string): Promise<DebrisGroup[]> {
     const file = await debrisFile(join(dir, name), name, found.kind);
     if (!file) continue; // gone since readdir: its run just finished with it
     let group = groups.get(found.bundle);
-    if (!group) groups.set(found.bundle, (group = { bundle: found.bundle, dir, files: [], size: 0, newest: file.mtime }));
+    if (!group)
+      groups.set(found.bundle, (group = { bundle: found.bundle, dir, files: [], size: 0, newest: file.mtime }));
     group.files.push(file);
     if (file.kind !== 'marker') group.size += file.size;
     if (file.mtime > group.newest) group.newest = file.mtime;
@@ -106,7 +107,14 @@ async function debrisFile(path: string, name: string, kind: DebrisKind): Promise
   let size = info.size;
   if (kind === 'recovery') {
     const inside = await readdir(path).catch(() => [] as string[]);
-    const sizes = await Promise.all(inside.map((n) => stat(join(path, n)).then((s) => s.size, () => 0)));
+    const sizes = await Promise.all(
+      inside.map((n) =>
+        stat(join(path, n)).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
+    );
     size = sizes.reduce((sum, s) => sum + s, 0);
   }
   return { path, name, kind, size, mtime: info.mtime };
@@ -162,7 +170,8 @@ export async function createRunMarker(bundlePath: string): Promise<string> {
     }
     const info = await stat(path).catch(() => undefined);
     const writer = info && (await markerWriter({ path, mtime: info.mtime }));
-    if (writer) throw new UsageError(`${basename(bundlePath)} is being written already (${writer}); use another incident id`);
+    if (writer)
+      throw new UsageError(`${basename(bundlePath)} is being written already (${writer}); use another incident id`);
     await setAsideStale(path);
   }
   throw new UsageError(`could not create the run marker ${path}: it keeps reappearing`);
@@ -175,7 +184,13 @@ export async function createRunMarker(bundlePath: string): Promise<string> {
  */
 async function setAsideStale(path: string): Promise<void> {
   const aside = `${path}.stale-${process.pid}`;
-  if (!(await rename(path, aside).then(() => true, () => false))) return;
+  if (
+    !(await rename(path, aside).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return;
   const writer = await markerWriter({ path: aside, mtime: new Date(0) });
   if (writer) await link(aside, path).catch(() => undefined);
   await unlink(aside).catch(() => undefined);
@@ -207,7 +222,8 @@ async function markerWriter(file: { path: string; mtime: Date }): Promise<string
     const fresh = Date.now() - file.mtime.getTime() < UNMARKED_GRACE_MS;
     return fresh ? `its run marker ${basename(file.path)} is being written` : undefined;
   }
-  if (marker.host !== hostname()) return `run marker names process ${marker.pid} on host ${marker.host}, which cannot be checked from here`;
+  if (marker.host !== hostname())
+    return `run marker names process ${marker.pid} on host ${marker.host}, which cannot be checked from here`;
   return (await processAlive(marker.pid, marker.start)) ? `process ${marker.pid} is still running` : undefined;
 }
 
@@ -238,7 +254,12 @@ async function procStat(pid: number): Promise<{ state: string; start: string } |
     text = await readFile(`/proc/${pid}/stat`, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
-    return (await stat('/proc/self/stat').then(() => true, () => false)) ? null : undefined;
+    return (await stat('/proc/self/stat').then(
+      () => true,
+      () => false,
+    ))
+      ? null
+      : undefined;
   }
   // The command name (field 2) may hold spaces and parentheses; the fields after the last ')' do not.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
@@ -251,10 +272,14 @@ async function procStat(pid: number): Promise<{ state: string; start: string } |
  * shows them.
  */
 async function openForWriting(paths: string[]): Promise<Map<string, number> | undefined> {
-  const pids = await readdir('/proc').then((names) => names.filter((n) => /^\d+$/.test(n)), () => undefined);
+  const pids = await readdir('/proc').then(
+    (names) => names.filter((n) => /^\d+$/.test(n)),
+    () => undefined,
+  );
   if (!pids) return undefined;
   const wanted = new Map<string, string>();
-  for (const path of paths) wanted.set(join(await realpath(dirname(path)).catch(() => dirname(path)), basename(path)), path);
+  for (const path of paths)
+    wanted.set(join(await realpath(dirname(path)).catch(() => dirname(path)), basename(path)), path);
   const found = new Map<string, number>();
   await Promise.all(
     pids.map(async (pid) => {
@@ -300,4 +325,3 @@ export async function debrisWarningFor(dir: string): Promise<string | undefined>
     return undefined;
   }
 }
-

@@ -37,7 +37,12 @@ export interface DirectResult {
  * `incoming`, hashed on the way. Rejects only when the bundle file itself fails, after which the
  * bundle cannot be finished; a producer error is returned as `problem` with the entry complete.
  */
-export async function writeDirectEntry(file: BundleFile, header: Omit<FileHeader, 'size'>, spool: SpoolFile, incoming: Incoming): Promise<DirectResult> {
+export async function writeDirectEntry(
+  file: BundleFile,
+  header: Omit<FileHeader, 'size'>,
+  spool: SpoolFile,
+  incoming: Incoming,
+): Promise<DirectResult> {
   await spool.flush();
   const at = await file.appendPlaceholder(fileHeader({ ...header, size: 0 }).length);
   const out = new Batcher(file);

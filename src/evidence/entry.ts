@@ -42,7 +42,10 @@ export async function appendEntry(
   let problem: unknown;
   try {
     await pipeline(source(), (chunks: AsyncIterable<Buffer | string>) => feed.copy(chunks));
-    if (feed.written < size) problem = new Error(`${relInBag}: the stream ended after ${feed.written} of the declared ${size} bytes; the entry was zero-filled`);
+    if (feed.written < size)
+      problem = new Error(
+        `${relInBag}: the stream ended after ${feed.written} of the declared ${size} bytes; the entry was zero-filled`,
+      );
   } catch (error) {
     problem = error;
   }
@@ -71,14 +74,17 @@ class EntryFeed {
       const room = this.size - this.written;
       if (chunk.length > room) {
         await this.put(chunk.subarray(0, room));
-        throw new Error(`${this.label}: the stream gave more than the declared ${this.size} bytes; the entry was cut there`);
+        throw new Error(
+          `${this.label}: the stream gave more than the declared ${this.size} bytes; the entry was cut there`,
+        );
       }
       await this.put(chunk);
     }
   }
 
   async fill(): Promise<void> {
-    while (this.written < this.size) await this.put(ZEROS.subarray(0, Math.min(ZEROS.length, this.size - this.written)));
+    while (this.written < this.size)
+      await this.put(ZEROS.subarray(0, Math.min(ZEROS.length, this.size - this.written)));
   }
 
   sha256(): string | undefined {

@@ -46,7 +46,7 @@ export async function* readChunks(handle: FileHandle, from: number, to: number):
     read.catch(() => undefined); // awaited below; this only covers a consumer that stops early
     return read;
   };
-  for (let at = from, next = readAt(from); next !== undefined; ) {
+  for (let at = from, next = readAt(from); next !== undefined;) {
     const chunk = await next;
     at += chunk.length;
     next = readAt(at);
@@ -56,9 +56,10 @@ export async function* readChunks(handle: FileHandle, from: number, to: number):
 
 async function readFully(handle: FileHandle, length: number, position: number): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(length);
-  for (let done = 0; done < length; ) {
+  for (let done = 0; done < length;) {
     const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
-    if (bytesRead === 0) throw new Error(`the file ended at byte ${position + done}, before the ${position + length} bytes written to it`);
+    if (bytesRead === 0)
+      throw new Error(`the file ended at byte ${position + done}, before the ${position + length} bytes written to it`);
     done += bytesRead;
   }
   return buffer;

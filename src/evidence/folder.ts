@@ -68,7 +68,9 @@ export function exposureOf(info: { mode: number; uid: number }, path: string): s
   const octal = mode.toString(8).padStart(4, '0');
   const writable = (mode & 0o022) !== 0;
   const who = [mode & 0o070 ? 'its group' : '', mode & 0o007 ? 'every user' : ''].filter(Boolean).join(' and ');
-  const what = writable ? 'list, delete or replace its bundles' : 'list its bundles (their names, not their contents: bundles are 0600)';
+  const what = writable
+    ? 'list, delete or replace its bundles'
+    : 'list its bundles (their names, not their contents: bundles are 0600)';
   const owner = foreign ? `it belongs to uid ${info.uid}, who can delete or replace its bundles` : '';
   const others = mode & 0o077 ? `${who} can ${what}` : '';
   const fix = foreign ? `use a folder of your own (--evidence-dir)` : `chmod 700 ${path}`;
@@ -93,12 +95,21 @@ async function refusePseudoFilesystem(path: string, label: string): Promise<void
   } catch {
     return; // The mkdir below says what is wrong with a path statfs cannot read.
   }
-  if (kind) throw new UsageError(`${label}: ${existing} is on a ${kind} filesystem (kernel data, not a disk); choose a folder on a real disk`);
+  if (kind)
+    throw new UsageError(
+      `${label}: ${existing} is on a ${kind} filesystem (kernel data, not a disk); choose a folder on a real disk`,
+    );
 }
 
 async function nearestExisting(path: string): Promise<string> {
   for (let at = path; ; at = dirname(at)) {
-    if (await stat(at).then(() => true, () => false)) return at;
+    if (
+      await stat(at).then(
+        () => true,
+        () => false,
+      )
+    )
+      return at;
     if (dirname(at) === at) return at;
   }
 }
@@ -106,7 +117,14 @@ async function nearestExisting(path: string): Promise<string> {
 /** mkdir -p, one level at a time, so each failure names the level and its cause. */
 async function makeFolders(path: string, label: string): Promise<void> {
   const missing: string[] = [];
-  for (let at = path; !(await stat(at).then(() => true, () => false)); at = dirname(at)) {
+  for (
+    let at = path;
+    !(await stat(at).then(
+      () => true,
+      () => false,
+    ));
+    at = dirname(at)
+  ) {
     if (dirname(at) === at) break;
     missing.unshift(at);
   }

@@ -92,5 +92,7 @@ export type MemberBuilder = (chunk: Buffer, level: number, pieceSize: number) =>
 
 /** Evaluates the worker source in this thread and returns its `buildMember`. */
 export function loadMemberBuilder(): MemberBuilder {
-  return new Function('require', `${GZIP_WORKER_SOURCE}\nreturn buildMember;`)(createRequire(import.meta.url)) as MemberBuilder;
+  return new Function('require', `${GZIP_WORKER_SOURCE}\nreturn buildMember;`)(
+    createRequire(import.meta.url),
+  ) as MemberBuilder;
 }

@@ -87,11 +87,13 @@ class ParallelGzip extends Transform {
     const level = options.level ?? 1;
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     const workers = options.workers ?? availableParallelism();
-    if (!Number.isInteger(level) || level < 0 || level > 9) throw new RangeError(`gzip level must be an integer 0-9, not ${level}`);
+    if (!Number.isInteger(level) || level < 0 || level > 9)
+      throw new RangeError(`gzip level must be an integer 0-9, not ${level}`);
     if (!Number.isInteger(chunkSize) || chunkSize < 1024 || chunkSize > 64 << 20) {
       throw new RangeError(`gzip chunk size must be an integer from 1 KiB to 64 MiB, not ${chunkSize}`);
     }
-    if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new RangeError(`gzip workers must be an integer 0-64, not ${workers}`);
+    if (!Number.isInteger(workers) || workers < 0 || workers > 64)
+      throw new RangeError(`gzip workers must be an integer 0-64, not ${workers}`);
     this.#level = level;
     this.#chunkSize = chunkSize;
     this.#poolSize = WORKERS_POSSIBLE ? workers : 0;
@@ -205,7 +207,9 @@ class ParallelGzip extends Transform {
   #dispatch(chunk: Buffer): void {
     const id = this.#nextId++;
     this.#inFlight++;
-    const slot = this.#slots?.filter((s) => s.online).reduce<Slot | undefined>((a, b) => (a && a.load <= b.load ? a : b), undefined);
+    const slot = this.#slots
+      ?.filter((s) => s.online)
+      .reduce<Slot | undefined>((a, b) => (a && a.load <= b.load ? a : b), undefined);
     if (slot) {
       if (slot.load++ === 0) slot.worker.ref();
       const buf = chunk.buffer as ArrayBuffer;
@@ -251,8 +255,10 @@ class ParallelGzip extends Transform {
       });
       worker.on('message', (reply: WorkerReply) => {
         if (--slot.load === 0) worker.unref();
-        if (reply.input?.byteLength === this.#chunkSize && this.#free.length < this.#maxInFlight) this.#free.push(reply.input);
-        if (reply.error !== undefined || !reply.buf) this.#fail(new Error(`gzip worker: ${reply.error ?? 'no output'}`));
+        if (reply.input?.byteLength === this.#chunkSize && this.#free.length < this.#maxInFlight)
+          this.#free.push(reply.input);
+        if (reply.error !== undefined || !reply.buf)
+          this.#fail(new Error(`gzip worker: ${reply.error ?? 'no output'}`));
         else this.#complete(reply.id, Buffer.from(reply.buf, reply.offset ?? 0, reply.length));
       });
       worker.on('error', (error: Error) => this.#fail(error));

@@ -15,7 +15,10 @@ const MAX_PART = 64;
 /** `20250102T030405Z`: UTC, no separators, sorts lexically in time order. */
 export function compactTimestamp(at: Date): string {
   if (Number.isNaN(at.getTime())) throw new UsageError('bundle start time is not a valid date');
-  return at.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return at
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /** A playbook or incident name reduced to `[A-Za-z0-9._-]`. */
@@ -91,6 +94,7 @@ function artifactPathProblem(relPath: string): string | undefined {
   if (segments.some((s) => s === '')) return 'has an empty segment (// or a trailing /)';
   if (segments.some((s) => s === '..')) return 'contains .., which would leave data/';
   if (segments.some((s) => s === '.')) return 'contains a . segment; write the path without it';
-  if (segments.some((s) => Buffer.byteLength(s) > 255)) return 'has a segment longer than a file name may be (255 bytes)';
+  if (segments.some((s) => Buffer.byteLength(s) > 255))
+    return 'has a segment longer than a file name may be (255 bytes)';
   return undefined;
 }

@@ -45,7 +45,9 @@ export class BundleFile implements Appender {
       return new BundleFile(await open(path, 'wx+', 0o600));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      throw new UsageError(`${path} already exists: another run is writing it, or a crashed run left it; move it aside`);
+      throw new UsageError(
+        `${path} already exists: another run is writing it, or a crashed run left it; move it aside`,
+      );
     }
   }
 
@@ -80,7 +82,9 @@ export class BundleFile implements Appender {
   async patch(bytes: Buffer, at: number): Promise<void> {
     if (this.failure) throw this.failure.error;
     if (at < (this.hashedTo ?? this.end) || at + bytes.length > this.end) {
-      throw new Error(`patch of ${bytes.length} bytes at ${at} is outside the placeholders (${this.hashedTo ?? this.end}-${this.end})`);
+      throw new Error(
+        `patch of ${bytes.length} bytes at ${at} is outside the placeholders (${this.hashedTo ?? this.end}-${this.end})`,
+      );
     }
     try {
       await writeFully(this.handle, [bytes], at);
@@ -147,9 +151,17 @@ export async function freeBundlePath(opts: {
   for (let n = 1; ; n++) {
     const incident = n === 1 ? opts.incident : `${opts.incident}-${n}`;
     const path = join(opts.dir, bundleFileName(opts.startedAt, opts.playbook, incident, opts.compression));
-    const taken = await Promise.all([stat(path), stat(`${path}.partial`)].map((p) => p.then(() => true, () => false)));
+    const taken = await Promise.all(
+      [stat(path), stat(`${path}.partial`)].map((p) =>
+        p.then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     if (!taken.includes(true)) return { path, incident };
-    if (n >= 100) throw new UsageError(`bundle ${path} already exists; evidence is never overwritten, use another incident id`);
+    if (n >= 100)
+      throw new UsageError(`bundle ${path} already exists; evidence is never overwritten, use another incident id`);
   }
 }
 

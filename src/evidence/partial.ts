@@ -172,7 +172,12 @@ export async function scanPartial(path: string): Promise<PartialScan> {
     const dropped = scan.entries.filter((e) => e.dataOffset + e.size > trusted);
     scan.entries = scan.entries.filter((e) => e.dataOffset + e.size <= trusted);
     const last = dropped[0] ?? scan.cutOff;
-    scan.cutOff = { name: last?.name, size: last?.size, present: 0, reason: `the gzip data is damaged near tar byte ${cursor.offset}` };
+    scan.cutOff = {
+      name: last?.name,
+      size: last?.size,
+      present: 0,
+      reason: `the gzip data is damaged near tar byte ${cursor.offset}`,
+    };
     scan.stopped = `gzip: ${(error as Error).message}`;
   }
   scan.tarBytes = Math.max(scan.tarBytes, cursor.offset);
@@ -258,7 +263,8 @@ export async function readPartialEntries(
   const cursor = new Cursor(tarStream(path, scan.gzip)[Symbol.asyncIterator]());
   for (const entry of scan.entries) {
     await cursor.skip(entry.dataOffset - cursor.offset);
-    if (cursor.offset !== entry.dataOffset) throw new Error(`${path} changed since it was scanned: it ends before ${entry.name}`);
+    if (cursor.offset !== entry.dataOffset)
+      throw new Error(`${path} changed since it was scanned: it ends before ${entry.name}`);
     const start = cursor.offset;
     await visit(entry, cursor.stream(entry.size));
     // A visitor that left the body unread: skip what it left.
@@ -267,6 +273,7 @@ export async function readPartialEntries(
   const cut = scan.cutOff;
   if (!visitCut || cut?.dataOffset === undefined || cut.present === 0) return;
   await cursor.skip(cut.dataOffset - cursor.offset);
-  if (cursor.offset !== cut.dataOffset) throw new Error(`${path} changed since it was scanned: it ends before the cut-off entry`);
+  if (cursor.offset !== cut.dataOffset)
+    throw new Error(`${path} changed since it was scanned: it ends before the cut-off entry`);
   await visitCut(cut, cursor.stream(cut.present));
 }

@@ -46,7 +46,11 @@ export async function startsWithGzipMagic(path: string): Promise<boolean> {
  * Streams the bundle once, calling `visit` for every entry in order. `tap`, when given, sees
  * the raw file bytes (before gunzip), e.g. to hash the whole file in the same pass.
  */
-export async function walkBundle(path: string, visit: (entry: BundleEntry) => Promise<void>, tap?: Transform): Promise<void> {
+export async function walkBundle(
+  path: string,
+  visit: (entry: BundleEntry) => Promise<void>,
+  tap?: Transform,
+): Promise<void> {
   await assertBundleFile(path);
   const gzip = await startsWithGzipMagic(path);
   const extract = tar.extract();
@@ -90,15 +94,21 @@ export async function readBody(body: AsyncIterable<Buffer>): Promise<Buffer> {
 }
 
 /** The files (by path inside the bag) for which `want` says yes, read in one pass. */
-export async function readBundleEntries(path: string, want: (relPathInsideBag: string) => boolean): Promise<Map<string, Buffer>> {
+export async function readBundleEntries(
+  path: string,
+  want: (relPathInsideBag: string) => boolean,
+): Promise<Map<string, Buffer>> {
   const found = new Map<string, Buffer>();
   try {
     await walkBundle(path, async (entry) => {
-      if (entry.type === 'file' && entry.rel !== '' && want(entry.rel)) found.set(entry.rel, await readBody(entry.body));
+      if (entry.type === 'file' && entry.rel !== '' && want(entry.rel))
+        found.set(entry.rel, await readBody(entry.body));
     });
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    throw new VerifyError(`cannot read bundle ${path}: ${messageOf(error)}; run \`firebreak bundle verify\` on it`, { cause: error });
+    throw new VerifyError(`cannot read bundle ${path}: ${messageOf(error)}; run \`firebreak bundle verify\` on it`, {
+      cause: error,
+    });
   }
   return found;
 }

@@ -62,20 +62,37 @@ export async function recoverDebris(paths: readonly string[], evidenceDir: strin
 }
 
 function emptyResult(group: DebrisGroup, requested: boolean): RecoverResult {
-  return { bundle: group.bundle, dir: group.dir, status: 'failed', requested, entriesKept: 0, entriesCutOff: [], spools: 0, journal: false, removed: [], kept: [] };
+  return {
+    bundle: group.bundle,
+    dir: group.dir,
+    status: 'failed',
+    requested,
+    entriesKept: 0,
+    entriesCutOff: [],
+    spools: 0,
+    journal: false,
+    removed: [],
+    kept: [],
+  };
 }
 
-async function selectGroups(paths: readonly string[], evidenceDir: string): Promise<Array<{ group: DebrisGroup; requested: boolean }>> {
+async function selectGroups(
+  paths: readonly string[],
+  evidenceDir: string,
+): Promise<Array<{ group: DebrisGroup; requested: boolean }>> {
   if (paths.length === 0) return (await groupsIn(evidenceDir)).map((group) => ({ group, requested: false }));
   const chosen = new Map<string, { group: DebrisGroup; requested: boolean }>();
   for (const path of paths) {
     const info = await stat(path).catch(() => undefined);
     if (!info) throw new UsageError(`${path} does not exist`);
     if (info.isDirectory() && !basename(path).startsWith('.')) {
-      for (const group of await groupsIn(path)) chosen.set(resolve(group.dir, group.bundle), { group, requested: false });
+      for (const group of await groupsIn(path))
+        chosen.set(resolve(group.dir, group.bundle), { group, requested: false });
       continue;
     }
-    const group = (await findDebris(resolve(path, '..'))).find((g) => g.files.some((f) => resolve(f.path) === resolve(path)));
+    const group = (await findDebris(resolve(path, '..'))).find((g) =>
+      g.files.some((f) => resolve(f.path) === resolve(path)),
+    );
     if (!group || group.files.find((f) => resolve(f.path) === resolve(path))?.kind === 'marker') {
       throw new UsageError(
         `${path} is not debris of a firebreak run: give an evidence folder, a <bundle>.tar.gz.partial (or .tar.partial), or its hidden .<bundle>.journal or .<bundle>.spool-* file`,
@@ -88,7 +105,10 @@ async function selectGroups(paths: readonly string[], evidenceDir: string): Prom
 
 async function groupsIn(dir: string): Promise<DebrisGroup[]> {
   const info = await stat(dir).catch(() => undefined);
-  if (!info) throw new UsageError(`evidence folder ${dir} does not exist; name it with --evidence-dir or FIREBREAK_EVIDENCE_DIR`);
+  if (!info)
+    throw new UsageError(
+      `evidence folder ${dir} does not exist; name it with --evidence-dir or FIREBREAK_EVIDENCE_DIR`,
+    );
   if (!info.isDirectory()) throw new UsageError(`evidence folder ${dir} is not a folder`);
   return findDebris(dir);
 }
@@ -150,7 +170,8 @@ async function saveGroup(group: DebrisGroup, result: RecoverResult): Promise<voi
       throw error;
     }
     const report = await verifyBundle(finished.path);
-    if (!report.ok) throw new Error(`the recovered bundle did not verify, so nothing was removed: ${report.problems.join('; ')}`);
+    if (!report.ok)
+      throw new Error(`the recovered bundle did not verify, so nothing was removed: ${report.problems.join('; ')}`);
     await placeBundle(finished.path, target.path);
     Object.assign(result, { status: 'recovered', path: target.path, sha256: finished.sha256, size: finished.size });
   } finally {
@@ -158,12 +179,16 @@ async function saveGroup(group: DebrisGroup, result: RecoverResult): Promise<voi
   }
 }
 
-
 /**
  * A run that died between writing its last tag file and renaming left a whole bundle: when it
  * verifies and its name is free, it only needs its name and sidecar, and keeps its own run.json.
  */
-async function finishWholePartial(group: DebrisGroup, partial: DebrisFile, scan: PartialScan, result: RecoverResult): Promise<boolean> {
+async function finishWholePartial(
+  group: DebrisGroup,
+  partial: DebrisFile,
+  scan: PartialScan,
+  result: RecoverResult,
+): Promise<boolean> {
   if (group.files.some((f) => f.kind === 'journal' || f.kind === 'spool') || scan.cutOff || scan.stopped) return false;
   const rels = new Set(scan.entries.map((e) => e.name.slice(e.name.indexOf('/') + 1)));
   if (!rels.has('manifest-sha256.txt') || !rels.has('tagmanifest-sha256.txt')) return false;
@@ -174,7 +199,13 @@ async function finishWholePartial(group: DebrisGroup, partial: DebrisFile, scan:
   await link(partial.path, path);
   await syncDirectory(group.dir);
   await writeSidecar(path, report.sidecar.actual);
-  Object.assign(result, { status: 'finalised', path, sha256: report.sidecar.actual, size: partial.size, entriesKept: scan.entries.length });
+  Object.assign(result, {
+    status: 'finalised',
+    path,
+    sha256: report.sidecar.actual,
+    size: partial.size,
+    entriesKept: scan.entries.length,
+  });
   return true;
 }
 
@@ -191,7 +222,10 @@ async function placeBundle(from: string, to: string): Promise<void> {
 }
 
 /** The bundle's own name when it is free (its `.partial` aside), else a numbered one as freeBundlePath makes. */
-async function freeBundleName(group: DebrisGroup, named: NonNullable<ReturnType<typeof parseBundleName>>): Promise<{ path: string; incident: string }> {
+async function freeBundleName(
+  group: DebrisGroup,
+  named: NonNullable<ReturnType<typeof parseBundleName>>,
+): Promise<{ path: string; incident: string }> {
   for (let n = 1; n <= 100; n++) {
     const incident = n === 1 ? named.incident : `${named.incident}-${n}`;
     const file = bundleFileName(named.startedAt, named.playbook, incident, named.compression);
@@ -208,7 +242,8 @@ function recoveredBagInfo(group: DebrisGroup, facts: JournalFacts | undefined): 
   if (incident) info['External-Identifier'] = incident;
   info['Bag-Software-Agent'] = `firebreak ${toolVersion}`;
   if (facts?.operator) info['Contact-Name'] = `${facts.operator.user}@${facts.operator.host}`;
-  info['Internal-Sender-Description'] = `recovered by firebreak bundle recover from the debris of a run that did not finish (${group.bundle})`;
+  info['Internal-Sender-Description'] =
+    `recovered by firebreak bundle recover from the debris of a run that did not finish (${group.bundle})`;
   return info;
 }
 
@@ -218,7 +253,9 @@ function recoveredBagInfo(group: DebrisGroup, facts: JournalFacts | undefined): 
  */
 async function removeDebris(group: DebrisGroup, result: RecoverResult): Promise<void> {
   const order = ['spool', 'journal', 'partial', 'recovery'];
-  const files = group.files.filter((f) => order.includes(f.kind)).sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+  const files = group.files
+    .filter((f) => order.includes(f.kind))
+    .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
   for (const file of files) {
     const now = await lstat(file.path).catch(() => undefined);
     if (!now) continue;
@@ -232,11 +269,16 @@ async function removeDebris(group: DebrisGroup, result: RecoverResult): Promise<
 }
 
 async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(() => true, () => false);
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** `<YYYYMMDDTHHMMSSZ>_<playbook>_<incident>.tar[.gz]` back into the parts naming.ts built it from. */
-export function parseBundleName(file: string): { startedAt: Date; playbook: string; incident: string; compression: 'gzip' | 'none' } | undefined {
+export function parseBundleName(
+  file: string,
+): { startedAt: Date; playbook: string; incident: string; compression: 'gzip' | 'none' } | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z_(.+)\.(tar\.gz|tar)$/.exec(file);
   if (!match) return undefined;
   const [, y, mo, d, h, mi, s, rest] = match;

@@ -10,7 +10,15 @@ import { createInterface } from 'node:readline';
 import { toolVersion } from '../version.js';
 import { entryName } from './naming.js';
 import type { CutEntry } from './partial.js';
-import { runRecordSchemaId, type ArtifactEntry, type RunRecord, type RunStatus, type StepRecord, type StepStatus, type TargetRecord } from './record.js';
+import {
+  runRecordSchemaId,
+  type ArtifactEntry,
+  type RunRecord,
+  type RunStatus,
+  type StepRecord,
+  type StepStatus,
+  type TargetRecord,
+} from './record.js';
 
 export interface JournalFacts {
   lines: number;
@@ -48,7 +56,14 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
 
 /** Reads a pino journal line by line; a line cut by the hard exit, or not JSON, is counted and skipped. */
 export async function readJournal(path: string): Promise<JournalFacts> {
-  const facts: JournalFacts = { lines: 0, unreadableLines: 0, targets: [], targetDetails: new Map(), steps: new Map(), artifacts: new Map() };
+  const facts: JournalFacts = {
+    lines: 0,
+    unreadableLines: 0,
+    targets: [],
+    targetDetails: new Map(),
+    steps: new Map(),
+    artifacts: new Map(),
+  };
   const retries = new Map<string, number>();
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   for await (const raw of lines) {
@@ -88,7 +103,8 @@ function takeLine(facts: JournalFacts, retries: Map<string, number>, line: Line)
     if (line.params && typeof line.params === 'object') facts.params = line.params as Record<string, unknown>;
     if (Array.isArray(line.targets)) takeTargets(facts, line.targets as unknown[]);
     const who = line.operator as { user?: unknown; host?: unknown } | undefined;
-    if (typeof who?.user === 'string' && typeof who.host === 'string') facts.operator = { user: who.user, host: who.host };
+    if (typeof who?.user === 'string' && typeof who.host === 'string')
+      facts.operator = { user: who.user, host: who.host };
   } else if (msg === 'run ended' && RUN_STATUSES.has(text(line.status) ?? '') && at) {
     facts.ended = { status: line.status as RunStatus, at };
   } else if (msg === 'run failed') {
@@ -118,7 +134,8 @@ function takeTargets(facts: JournalFacts, targets: unknown[]): void {
 
 function stepFromLine(line: Line, id: string, endedAt: string | undefined, attempts: number): StepRecord {
   const durationMs = typeof line.durationMs === 'number' ? line.durationMs : undefined;
-  const started = endedAt && durationMs !== undefined ? new Date(Date.parse(endedAt) - durationMs).toISOString() : undefined;
+  const started =
+    endedAt && durationMs !== undefined ? new Date(Date.parse(endedAt) - durationMs).toISOString() : undefined;
   return {
     id,
     uses: text(line.uses) ?? 'unknown',
@@ -147,19 +164,29 @@ const STREAMED_BY: Record<string, RegExp> = {
  * it as incomplete or with another hash, or (when the journal does not vouch for it) the step
  * that streams it ended failed or aborted.
  */
-export function artifactDoubts(facts: JournalFacts | undefined, artifacts: readonly { path: string; sha256: string }[]): Map<string, string> {
+export function artifactDoubts(
+  facts: JournalFacts | undefined,
+  artifacts: readonly { path: string; sha256: string }[],
+): Map<string, string> {
   const doubts = new Map<string, string>();
   if (!facts) return doubts;
   for (const { path, sha256 } of artifacts) {
     const logged = facts.artifacts.get(path);
     if (logged?.incomplete) doubts.set(path, logged.incomplete);
-    else if (logged?.sha256 && logged.sha256 !== sha256) doubts.set(path, `the run logged sha256 ${logged.sha256} for it, the partial bundle holds ${sha256}`);
+    else if (logged?.sha256 && logged.sha256 !== sha256)
+      doubts.set(path, `the run logged sha256 ${logged.sha256} for it, the partial bundle holds ${sha256}`);
     if (logged) continue;
     const match = /^targets\/([^/]+)\/(.+)$/.exec(path);
     if (!match) continue;
     const steps = [...facts.steps].find(([name]) => entryName(name) === match[1])?.[1] ?? [];
-    const step = steps.find((s) => (s.status === 'failed' || s.status === 'aborted') && STREAMED_BY[s.uses]?.test(match[2]!));
-    if (step) doubts.set(path, `written by step ${step.id} (${step.uses}), which ended ${step.status}: it may hold only part of the stream`);
+    const step = steps.find(
+      (s) => (s.status === 'failed' || s.status === 'aborted') && STREAMED_BY[s.uses]?.test(match[2]!),
+    );
+    if (step)
+      doubts.set(
+        path,
+        `written by step ${step.id} (${step.uses}), which ended ${step.status}: it may hold only part of the stream`,
+      );
   }
   return doubts;
 }
@@ -203,7 +230,8 @@ export function recoveredRunRecord(input: RecoveredRunInput): RecoveredRunRecord
   const startedAt = original?.startedAt ?? facts?.startedAt ?? named.startedAt.toISOString();
   const endedAt = original?.endedAt ?? facts?.ended?.at ?? latest(facts?.lastAt, input.lastActivity).toISOString();
   const runStatus = original?.status ?? facts?.ended?.status;
-  const why = 'the run stopped before it finalised its bundle (a second Ctrl-C, kill -9, a crash or a power loss); this bundle was recovered from what it left';
+  const why =
+    'the run stopped before it finalised its bundle (a second Ctrl-C, kill -9, a crash or a power loss); this bundle was recovered from what it left';
   const error = original?.error ?? facts?.error;
   return {
     schema: runRecordSchemaId,
@@ -222,7 +250,9 @@ export function recoveredRunRecord(input: RecoveredRunInput): RecoveredRunRecord
     operator: original?.operator ?? facts?.operator ?? { user: 'unknown', host: 'unknown' },
     tool: { name: 'firebreak', version: original?.tool?.version ?? toolVersion },
     engine: original?.engine ?? facts?.engine ?? { endpoint: 'unknown (not in the journal)' },
-    targets: Array.isArray(original?.targets) ? original.targets.map((t) => ({ ...t, status: 'aborted' as const })) : targetsFrom(input),
+    targets: Array.isArray(original?.targets)
+      ? original.targets.map((t) => ({ ...t, status: 'aborted' as const }))
+      : targetsFrom(input),
     artifacts: input.artifacts,
     error: error ? `${why}; the run had logged: ${error}` : why,
     recovered: { ...input.recovered, ...(runStatus ? { runStatus } : {}) },
@@ -231,7 +261,8 @@ export function recoveredRunRecord(input: RecoveredRunInput): RecoveredRunRecord
 
 function targetsFrom(input: RecoveredRunInput): TargetRecord[] {
   const names = [...(input.facts?.targets ?? [])];
-  for (const name of [...(input.facts?.steps.keys() ?? []), ...input.inspects.keys()]) if (!names.includes(name)) names.push(name);
+  for (const name of [...(input.facts?.steps.keys() ?? []), ...input.inspects.keys()])
+    if (!names.includes(name)) names.push(name);
   return names.map((name) => {
     const logged = input.facts?.targetDetails.get(name);
     const inspect = input.inspects.get(name);

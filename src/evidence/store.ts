@@ -99,7 +99,8 @@ export class EvidenceStore {
 
   async addFile(relPath: string, data: string | Buffer): Promise<ArtifactRecord> {
     const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    if (this.kept.has(relPath)) throw new UsageError(`artifact data/${relPath} is already in the bundle; each path is written once`);
+    if (this.kept.has(relPath))
+      throw new UsageError(`artifact data/${relPath} is already in the bundle; each path is written once`);
     this.offeredBytes += body.length;
     const kept = this.keep(relPath, body);
     if (this.failure === undefined) {
@@ -120,7 +121,11 @@ export class EvidenceStore {
     if (this.failure === undefined) {
       const copy: StreamCopy = { chunks: [], whole: true, seen: 0 };
       try {
-        const record = await this.writer!.addStream(relPath, Readable.from(copying(source, copy, streamCopyBytes)), opts);
+        const record = await this.writer!.addStream(
+          relPath,
+          Readable.from(copying(source, copy, streamCopyBytes)),
+          opts,
+        );
         this.offeredBytes += record.size;
         // A small stream (a log, a process list) is kept like a file: a disk that fills later loses nothing.
         const body = Buffer.concat(copy.chunks);
@@ -131,7 +136,10 @@ export class EvidenceStore {
           // What streamed before the disk filled: the least it lacks room for (a cut export's full size is unknown).
           this.offeredBytes += copy.seen;
           this.lost.push(relPath);
-          throw new Error(`${relPath} not kept: the evidence folder ${this.opts.dir} cannot take it (${messageOf(error)})`, { cause: error });
+          throw new Error(
+            `${relPath} not kept: the evidence folder ${this.opts.dir} cannot take it (${messageOf(error)})`,
+            { cause: error },
+          );
         }
         throw error;
       }
@@ -282,7 +290,11 @@ interface StreamCopy {
 }
 
 /** Passes `source` through, copying it into `copy` while it stays under `limit` bytes. */
-async function* copying(source: AsyncIterable<Buffer | string>, copy: StreamCopy, limit: number): AsyncGenerator<Buffer> {
+async function* copying(
+  source: AsyncIterable<Buffer | string>,
+  copy: StreamCopy,
+  limit: number,
+): AsyncGenerator<Buffer> {
   let copied = 0;
   for await (const chunk of source) {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;

@@ -41,7 +41,9 @@ export async function findUndoRecord<T>(query: {
   containerId: string;
   uses: string;
 }): Promise<UndoRecord<T>> {
-  const candidates = query.bundle ? [query.bundle] : await bundlesNewestFirst([query.evidenceDir, fallbackEvidenceDir()]);
+  const candidates = query.bundle
+    ? [query.bundle]
+    : await bundlesNewestFirst([query.evidenceDir, fallbackEvidenceDir()]);
   const changed = recordsChange[query.uses] ?? (() => true);
   for (const bundle of candidates) {
     const record = (await readRunRecord(bundle).catch((error: Error) => {
@@ -49,8 +51,13 @@ export async function findUndoRecord<T>(query: {
       return undefined;
     })) as RunRecord | undefined;
     const target = record?.targets?.find((t) => t.id === query.containerId);
-    const step = target && [...flattenSteps(target.steps)].reverse().find((s) => s.uses === query.uses && s.undo !== undefined && changed(s.undo));
-    if (record && step) return { bundle, runId: record.runId, incident: record.incident, status: step.status, undo: step.undo as T };
+    const step =
+      target &&
+      [...flattenSteps(target.steps)]
+        .reverse()
+        .find((s) => s.uses === query.uses && s.undo !== undefined && changed(s.undo));
+    if (record && step)
+      return { bundle, runId: record.runId, incident: record.incident, status: step.status, undo: step.undo as T };
   }
   const where = query.bundle ?? `the bundles in ${query.evidenceDir}`;
   throw new UsageError(
@@ -62,12 +69,18 @@ export async function findUndoRecord<T>(query: {
  * The newest step of type `uses` that changed the container, whatever it recorded (a revert
  * records no undo data but is still the last word on the container's state); undefined if none.
  */
-export async function findNewestChange(query: { evidenceDir: string; containerId: string; uses: string }): Promise<StepRecord | undefined> {
+export async function findNewestChange(query: {
+  evidenceDir: string;
+  containerId: string;
+  uses: string;
+}): Promise<StepRecord | undefined> {
   for (const bundle of await bundlesNewestFirst([query.evidenceDir, fallbackEvidenceDir()])) {
     const record = (await readRunRecord(bundle).catch(() => undefined)) as RunRecord | undefined;
     const target = record?.targets?.find((t) => t.id === query.containerId);
     const steps = target ? flattenSteps(target.steps) : [];
-    const step = [...steps].reverse().find((s) => s.uses === query.uses && s.status === 'succeeded' && s.changed !== false);
+    const step = [...steps]
+      .reverse()
+      .find((s) => s.uses === query.uses && s.status === 'succeeded' && s.changed !== false);
     if (step) return step;
   }
   return undefined;
@@ -80,7 +93,10 @@ async function bundlesNewestFirst(dirs: readonly string[]): Promise<string[]> {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names.filter((n) => /^\d{8}T\d{6}Z_.*\.tar(\.gz)?$/.test(n))) {
       const path = join(dir, name);
-      const size = await stat(path).then((s) => s.size, () => Infinity);
+      const size = await stat(path).then(
+        (s) => s.size,
+        () => Infinity,
+      );
       if (size <= searchSizeLimit) found.push({ name, path });
     }
   }

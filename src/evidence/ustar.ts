@@ -23,7 +23,8 @@ const ASCII = /^[\x00-\x7f]*$/;
 
 /** The header (512 bytes, or 1536 and more with a pax record). Its length never depends on `size`. */
 export function fileHeader(header: FileHeader): Buffer {
-  if (!Number.isSafeInteger(header.size) || header.size < 0) throw new Error(`tar entry ${header.name}: bad size ${header.size}`);
+  if (!Number.isSafeInteger(header.size) || header.size < 0)
+    throw new Error(`tar entry ${header.name}: bad size ${header.size}`);
   const plain = ustarBlock(header.name, header.size, header.mode, header.mtime, TYPE_FILE);
   if (plain) return plain;
   const record = paxRecord('path', header.name);

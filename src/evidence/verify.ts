@@ -49,7 +49,9 @@ export async function verifyBundle(path: string): Promise<VerifyReport> {
     await walkBundle(path, (entry) => collect(seen, entry), raw);
   } catch (error) {
     readFailed = true;
-    seen.problems.push(`cannot read ${path} as a tar or tar.gz: ${messageOf(error)} (damaged, truncated, or not a bundle)`);
+    seen.problems.push(
+      `cannot read ${path} as a tar or tar.gz: ${messageOf(error)} (damaged, truncated, or not a bundle)`,
+    );
   }
   const report = startReport(path, seen);
   checkPayload(report, seen);
@@ -87,7 +89,8 @@ async function collect(seen: Seen, entry: BundleEntry): Promise<void> {
 
 function startReport(path: string, seen: Seen): VerifyReport {
   const bags = [...seen.bags];
-  if (bags.length > 1) seen.problems.push(`entries are spread over several top folders (${bags.join(', ')}); a bundle has one bag`);
+  if (bags.length > 1)
+    seen.problems.push(`entries are spread over several top folders (${bags.join(', ')}); a bundle has one bag`);
   if (seen.files.size === 0) seen.problems.push(`${path} contains no files`);
   return {
     ok: false,
@@ -143,7 +146,8 @@ function checkPayload(report: VerifyReport, seen: Seen): void {
   const listed = readManifest(report, seen, TAG_FILES.manifest);
   if (!listed) return;
   for (const path of listed.keys()) {
-    if (!path.startsWith(PAYLOAD_DIR)) report.problems.push(`${TAG_FILES.manifest} lists ${path}, which is outside data/`);
+    if (!path.startsWith(PAYLOAD_DIR))
+      report.problems.push(`${TAG_FILES.manifest} lists ${path}, which is outside data/`);
   }
   compareListed(report, seen, TAG_FILES.manifest, listed);
   for (const [path] of payloadFiles(seen)) {
@@ -182,7 +186,9 @@ function checkOxum(report: VerifyReport, seen: Seen): void {
     report.missing.push(TAG_FILES.bagInfo);
     report.problems.push(`${TAG_FILES.bagInfo} is missing, so Payload-Oxum cannot be checked`);
   } else if (!report.oxum.ok) {
-    report.problems.push(`Payload-Oxum in ${TAG_FILES.bagInfo} is ${expected || '(absent)'}, the payload is ${actual} (octets.files)`);
+    report.problems.push(
+      `Payload-Oxum in ${TAG_FILES.bagInfo} is ${expected || '(absent)'}, the payload is ${actual} (octets.files)`,
+    );
   }
 }
 
@@ -197,7 +203,8 @@ async function checkSidecar(report: VerifyReport, path: string, actual: string):
   const expected = /^([0-9A-Fa-f]{64})(\s|$)/.exec(text)?.[1]?.toLowerCase();
   report.sidecar = { present: true, ok: expected === actual, expected, actual };
   if (expected === undefined) report.problems.push(`${sidecarPath} does not start with a sha256 hash`);
-  else if (expected !== actual) report.problems.push(`${path} has sha256 ${actual}, but ${sidecarPath} says ${expected}`);
+  else if (expected !== actual)
+    report.problems.push(`${path} has sha256 ${actual}, but ${sidecarPath} says ${expected}`);
 }
 
 async function hashFile(path: string): Promise<string> {

@@ -22,10 +22,15 @@ function parseRunRecord(path: string, body: Buffer | undefined): RunRecord {
   try {
     record = JSON.parse(body.toString('utf8')) as Partial<RunRecord>;
   } catch (error) {
-    throw new VerifyError(`${RUN_JSON} in ${path} is not valid JSON: ${messageOf(error)}; run \`firebreak bundle verify ${path}\``, { cause: error });
+    throw new VerifyError(
+      `${RUN_JSON} in ${path} is not valid JSON: ${messageOf(error)}; run \`firebreak bundle verify ${path}\``,
+      { cause: error },
+    );
   }
   if (record?.schema !== runRecordSchemaId || !Array.isArray(record.targets) || !Array.isArray(record.artifacts)) {
-    throw new VerifyError(`${RUN_JSON} in ${path} is not a ${runRecordSchemaId} run record (schema ${JSON.stringify(record?.schema)})`);
+    throw new VerifyError(
+      `${RUN_JSON} in ${path} is not a ${runRecordSchemaId} run record (schema ${JSON.stringify(record?.schema)})`,
+    );
   }
   return record as RunRecord;
 }

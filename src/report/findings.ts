@@ -26,10 +26,41 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 // Capabilities that on their own give a path to the host or to other containers' traffic.
-const DANGEROUS_CAPS = new Set(['ALL', 'SYS_ADMIN', 'SYS_MODULE', 'SYS_PTRACE', 'SYS_RAWIO', 'SYS_BOOT', 'DAC_READ_SEARCH', 'NET_ADMIN', 'BPF', 'PERFMON', 'MAC_ADMIN', 'SYSLOG']);
+const DANGEROUS_CAPS = new Set([
+  'ALL',
+  'SYS_ADMIN',
+  'SYS_MODULE',
+  'SYS_PTRACE',
+  'SYS_RAWIO',
+  'SYS_BOOT',
+  'DAC_READ_SEARCH',
+  'NET_ADMIN',
+  'BPF',
+  'PERFMON',
+  'MAC_ADMIN',
+  'SYSLOG',
+]);
 
 // Host paths whose bind mount gives a way to read secrets of, or change, the host itself.
-const SENSITIVE_PATHS = ['/etc', '/proc', '/sys', '/root', '/boot', '/dev', '/home', '/usr', '/lib', '/lib64', '/bin', '/sbin', '/run', '/var/run', '/var/lib/docker', '/var/lib/containerd', '/var/lib/kubelet'];
+const SENSITIVE_PATHS = [
+  '/etc',
+  '/proc',
+  '/sys',
+  '/root',
+  '/boot',
+  '/dev',
+  '/home',
+  '/usr',
+  '/lib',
+  '/lib64',
+  '/bin',
+  '/sbin',
+  '/run',
+  '/var/run',
+  '/var/lib/docker',
+  '/var/lib/containerd',
+  '/var/lib/kubelet',
+];
 
 // A container-runtime API socket is as good as root on the host.
 const RUNTIME_SOCKETS = /\/(docker|containerd|crio|podman)\.sock$/;
@@ -44,10 +75,26 @@ export function assessHardening(inspect: unknown): Finding[] {
   const mounts = hostMounts(doc);
   return [
     userFinding(obj(doc.Config)),
-    flag('privileged', 'privileged', privileged, 'risk', 'yes', 'no', 'privileged turns off most isolation: every capability, every host device, no seccomp or AppArmor'),
+    flag(
+      'privileged',
+      'privileged',
+      privileged,
+      'risk',
+      'yes',
+      'no',
+      'privileged turns off most isolation: every capability, every host device, no seccomp or AppArmor',
+    ),
     capabilitiesFinding(host),
     noNewPrivilegesFinding(securityOpt),
-    flag('read-only-rootfs', 'read-only root filesystem', host.ReadonlyRootfs !== true, 'warn', 'no (writable)', 'yes', 'a writable root filesystem lets an intruder drop tools and change binaries inside the container'),
+    flag(
+      'read-only-rootfs',
+      'read-only root filesystem',
+      host.ReadonlyRootfs !== true,
+      'warn',
+      'no (writable)',
+      'yes',
+      'a writable root filesystem lets an intruder drop tools and change binaries inside the container',
+    ),
     seccompFinding(securityOpt, privileged),
     apparmorFinding(str(doc.AppArmorProfile), securityOpt, privileged),
     memoryFinding(host),
@@ -66,7 +113,15 @@ export function countLevels(findings: readonly Finding[]): Record<Level, number>
   return counts;
 }
 
-function flag(id: string, check: string, bad: boolean, level: Level, badValue: string, goodValue: string, why: string): Finding {
+function flag(
+  id: string,
+  check: string,
+  bad: boolean,
+  level: Level,
+  badValue: string,
+  goodValue: string,
+  why: string,
+): Finding {
   return { id, check, value: bad ? badValue : goodValue, level: bad ? level : 'ok', why };
 }
 
@@ -75,7 +130,13 @@ function userFinding(config: Json): Finding {
   const uid = user.split(':')[0] ?? '';
   const root = uid === '' || uid === '0' || uid === 'root';
   const value = user === '' ? 'root (no user set)' : root ? `root (${user})` : user;
-  return { id: 'user', check: 'runs as', value, level: root ? 'warn' : 'ok', why: 'root in the container is root on the host after an escape, unless user namespaces remap it' };
+  return {
+    id: 'user',
+    check: 'runs as',
+    value,
+    level: root ? 'warn' : 'ok',
+    why: 'root in the container is root on the host after an escape, unless user namespaces remap it',
+  };
 }
 
 function capabilitiesFinding(host: Json): Finding {
@@ -83,7 +144,14 @@ function capabilitiesFinding(host: Json): Finding {
   const added = list(host.CapAdd).map(normal).filter(Boolean);
   const droppedAll = list(host.CapDrop).map(normal).includes('ALL');
   const why = 'each added capability widens what root in the container may do to the kernel and the host';
-  if (added.length === 0) return { id: 'capabilities', check: 'added capabilities', value: droppedAll ? 'none added; all dropped' : 'none added', level: 'ok', why };
+  if (added.length === 0)
+    return {
+      id: 'capabilities',
+      check: 'added capabilities',
+      value: droppedAll ? 'none added; all dropped' : 'none added',
+      level: 'ok',
+      why,
+    };
   const level: Level = added.some((cap) => DANGEROUS_CAPS.has(cap)) ? 'risk' : 'warn';
   return { id: 'capabilities', check: 'added capabilities', value: added.join(', '), level, why };
 }
@@ -100,33 +168,61 @@ function securityOption(options: readonly string[], name: string): string | unde
 function noNewPrivilegesFinding(options: readonly string[]): Finding {
   const value = securityOption(options, 'no-new-privileges');
   const set = value !== undefined && value !== 'false';
-  return flag('no-new-privileges', 'no-new-privileges', !set, 'warn', 'not set', 'set', 'without it, setuid binaries in the container can still raise a process to root');
+  return flag(
+    'no-new-privileges',
+    'no-new-privileges',
+    !set,
+    'warn',
+    'not set',
+    'set',
+    'without it, setuid binaries in the container can still raise a process to root',
+  );
 }
 
 function seccompFinding(options: readonly string[], privileged: boolean): Finding {
   const profile = securityOption(options, 'seccomp');
   const why = 'the seccomp profile blocks dangerous system calls; unconfined exposes the whole kernel API';
   if (privileged) return { id: 'seccomp', check: 'seccomp profile', value: 'none (privileged)', level: 'risk', why };
-  if (profile === 'unconfined') return { id: 'seccomp', check: 'seccomp profile', value: 'unconfined', level: 'risk', why };
+  if (profile === 'unconfined')
+    return { id: 'seccomp', check: 'seccomp profile', value: 'unconfined', level: 'risk', why };
   // The docker CLI sends a custom profile's JSON itself, not its file name.
-  return { id: 'seccomp', check: 'seccomp profile', value: profile ? 'custom profile' : 'engine default', level: 'ok', why };
+  return {
+    id: 'seccomp',
+    check: 'seccomp profile',
+    value: profile ? 'custom profile' : 'engine default',
+    level: 'ok',
+    why,
+  };
 }
 
 function apparmorFinding(profile: string, options: readonly string[], privileged: boolean): Finding {
   const asked = securityOption(options, 'apparmor');
   const why = 'AppArmor confines file, mount and signal access; unconfined removes that layer';
   if (privileged || profile === 'unconfined' || asked === 'unconfined') {
-    return { id: 'apparmor', check: 'AppArmor profile', value: privileged ? 'unconfined (privileged)' : 'unconfined', level: 'risk', why };
+    return {
+      id: 'apparmor',
+      check: 'AppArmor profile',
+      value: privileged ? 'unconfined (privileged)' : 'unconfined',
+      level: 'risk',
+      why,
+    };
   }
   // An empty profile means the host runs without AppArmor: nothing was weakened, nothing confines.
-  if (profile === '') return { id: 'apparmor', check: 'AppArmor profile', value: 'none (AppArmor off on the host)', level: 'warn', why };
+  if (profile === '')
+    return { id: 'apparmor', check: 'AppArmor profile', value: 'none (AppArmor off on the host)', level: 'warn', why };
   return { id: 'apparmor', check: 'AppArmor profile', value: profile, level: 'ok', why };
 }
 
 function memoryFinding(host: Json): Finding {
   const memory = num(host.Memory);
   const why = 'without a memory limit one container can exhaust host memory and set off the OOM killer elsewhere';
-  return { id: 'memory', check: 'memory limit', value: memory > 0 ? binaryBytes(memory) : 'none', level: memory > 0 ? 'ok' : 'warn', why };
+  return {
+    id: 'memory',
+    check: 'memory limit',
+    value: memory > 0 ? binaryBytes(memory) : 'none',
+    level: memory > 0 ? 'ok' : 'warn',
+    why,
+  };
 }
 
 function cpuFinding(host: Json): Finding {
@@ -142,13 +238,25 @@ function cpuFinding(host: Json): Finding {
   if (parts.length > 0) return { id: 'cpu', check: 'CPU limit', value: parts.join(', '), level: 'ok', why };
   const shares = num(host.CpuShares);
   // Shares only weigh containers against each other under contention; they cap nothing.
-  return { id: 'cpu', check: 'CPU limit', value: shares > 0 ? `none (only ${shares} shares)` : 'none', level: 'warn', why };
+  return {
+    id: 'cpu',
+    check: 'CPU limit',
+    value: shares > 0 ? `none (only ${shares} shares)` : 'none',
+    level: 'warn',
+    why,
+  };
 }
 
 function pidsFinding(host: Json): Finding {
   const pids = num(host.PidsLimit); // null, 0 and -1 all mean unlimited
   const why = "without a pids limit a fork bomb in the container exhausts the host's process table";
-  return { id: 'pids', check: 'pids limit', value: pids > 0 ? String(pids) : 'none', level: pids > 0 ? 'ok' : 'warn', why };
+  return {
+    id: 'pids',
+    check: 'pids limit',
+    value: pids > 0 ? String(pids) : 'none',
+    level: pids > 0 ? 'ok' : 'warn',
+    why,
+  };
 }
 
 interface Published {
@@ -165,10 +273,19 @@ function portsFinding(doc: Json): Finding {
   const everywhere = (p: Published) => p.hostIp === '' || p.hostIp === '0.0.0.0' || p.hostIp === '::';
   const shown = new Set<string>();
   for (const p of published) {
-    shown.add(everywhere(p) ? `*:${p.hostPort || '(random)'}->${p.port}` : `${p.hostIp}:${p.hostPort || '(random)'}->${p.port}`);
+    shown.add(
+      everywhere(p) ? `*:${p.hostPort || '(random)'}->${p.port}` : `${p.hostIp}:${p.hostPort || '(random)'}->${p.port}`,
+    );
   }
   const open = published.some(everywhere) || (obj(doc.HostConfig).PublishAllPorts === true && published.length === 0);
-  if (shown.size === 0) return { id: 'ports', check: 'published ports', value: open ? 'all exposed ports (-P)' : 'none', level: open ? 'warn' : 'ok', why };
+  if (shown.size === 0)
+    return {
+      id: 'ports',
+      check: 'published ports',
+      value: open ? 'all exposed ports (-P)' : 'none',
+      level: open ? 'warn' : 'ok',
+      why,
+    };
   const value = `${[...shown].join(', ')}${open ? ' (* = all interfaces)' : ''}`;
   return { id: 'ports', check: 'published ports', value, level: open ? 'warn' : 'ok', why };
 }
@@ -191,18 +308,21 @@ function hostMounts(doc: Json): HostMount[] {
   const add = (source: string, destination: string, rw: boolean) => {
     if (source.startsWith('/')) found.set(`${source}\0${destination}`, { source, destination, rw });
   };
-  for (const m of list(doc.Mounts).map(obj)) if (str(m.Type) === 'bind') add(str(m.Source), str(m.Destination), m.RW !== false);
+  for (const m of list(doc.Mounts).map(obj))
+    if (str(m.Type) === 'bind') add(str(m.Source), str(m.Destination), m.RW !== false);
   const host = obj(doc.HostConfig);
   for (const bind of list(host.Binds).map(str)) {
     const [source = '', destination = '', mode = ''] = bind.split(':');
     add(source, destination, !mode.split(',').includes('ro'));
   }
-  for (const m of list(host.Mounts).map(obj)) if (str(m.Type) === 'bind') add(str(m.Source), str(m.Target), m.ReadOnly !== true);
+  for (const m of list(host.Mounts).map(obj))
+    if (str(m.Type) === 'bind') add(str(m.Source), str(m.Target), m.ReadOnly !== true);
   return [...found.values()];
 }
 
 const mountText = (m: HostMount) => `${m.source} -> ${m.destination} (${m.rw ? 'rw' : 'ro'})`;
-const isSocket = (m: HostMount) => RUNTIME_SOCKETS.test(m.source) || ['/run', '/var/run', '/run/docker', '/var/run/docker'].includes(m.source);
+const isSocket = (m: HostMount) =>
+  RUNTIME_SOCKETS.test(m.source) || ['/run', '/var/run', '/run/docker', '/var/run/docker'].includes(m.source);
 const isSystemRoot = (m: HostMount) => m.source === '/' || SENSITIVE_PATHS.includes(m.source.replace(/\/+$/, ''));
 const isUnderSystem = (m: HostMount) => SENSITIVE_PATHS.some((p) => m.source.startsWith(`${p}/`));
 // A system folder itself, or anything writable inside one, is a way onto the host. A read-only
@@ -212,7 +332,8 @@ const isRisky = (m: HostMount) => isSystemRoot(m) || (isUnderSystem(m) && m.rw);
 function socketFinding(mounts: readonly HostMount[]): Finding {
   const sockets = mounts.filter(isSocket);
   const why = 'whoever reaches the Docker socket is root on the host: it can start a privileged container';
-  if (sockets.length === 0) return { id: 'docker-socket', check: 'Docker socket', value: 'not mounted', level: 'ok', why };
+  if (sockets.length === 0)
+    return { id: 'docker-socket', check: 'Docker socket', value: 'not mounted', level: 'ok', why };
   return { id: 'docker-socket', check: 'Docker socket', value: sockets.map(mountText).join(', '), level: 'risk', why };
 }
 
@@ -222,7 +343,13 @@ function mountsFinding(mounts: readonly HostMount[]): Finding {
   const risky = mounts.filter(isRisky);
   const rest = mounts.filter((m) => !isRisky(m));
   const level: Level = risky.length > 0 ? 'risk' : rest.some((m) => m.rw || isUnderSystem(m)) ? 'warn' : 'ok';
-  return { id: 'host-mounts', check: 'host paths mounted', value: [...risky, ...rest].map(mountText).join(', '), level, why };
+  return {
+    id: 'host-mounts',
+    check: 'host paths mounted',
+    value: [...risky, ...rest].map(mountText).join(', '),
+    level,
+    why,
+  };
 }
 
 function namespacesFinding(host: Json): Finding {
@@ -238,7 +365,8 @@ function namespacesFinding(host: Json): Finding {
     .filter(([, mode]) => str(mode) === 'host')
     .map(([name]) => name);
   const why = "the host's network, PID or IPC namespace lets the container see and touch host processes and traffic";
-  if (shared.length === 0) return { id: 'host-namespaces', check: 'host namespaces', value: 'none shared', level: 'ok', why };
+  if (shared.length === 0)
+    return { id: 'host-namespaces', check: 'host namespaces', value: 'none shared', level: 'ok', why };
   return { id: 'host-namespaces', check: 'host namespaces', value: `host ${shared.join(', ')}`, level: 'risk', why };
 }
 

@@ -1,6 +1,14 @@
 import { htmlText } from './escape.js';
 import type { Level } from './findings.js';
-import { clock, duration, sizeText, spansDays, type ChangedFiles, type ReportModel, type TargetReport } from './model.js';
+import {
+  clock,
+  duration,
+  sizeText,
+  spansDays,
+  type ChangedFiles,
+  type ReportModel,
+  type TargetReport,
+} from './model.js';
 
 /**
  * The report as one self-contained HTML file: inline CSS, no scripts, no external assets, and a
@@ -58,7 +66,11 @@ function timeline(model: ReportModel): string {
       `<td><code>${esc(r.uses)}</code></td><td>${badge(r.status, r.result)}</td><td class="num">${esc(duration(r.durationMs))}</td><td>${esc(r.detail)}</td></tr>`,
   );
   const note = `Times are UTC${withDate ? '' : `, on ${esc(model.run.startedAt.slice(0, 10))}`}; every step was run by ${esc(model.run.operator)}.`;
-  return section('Timeline', `<p class="muted">${note}</p>`, table(['time', 'container', 'step', 'action', 'result', 'took', 'detail'], rows));
+  return section(
+    'Timeline',
+    `<p class="muted">${note}</p>`,
+    table(['time', 'container', 'step', 'action', 'result', 'took', 'detail'], rows),
+  );
 }
 
 function target(t: TargetReport): string {
@@ -67,19 +79,26 @@ function target(t: TargetReport): string {
     return `<section>${head}<p class="muted">No inspect document for this container in the bundle, so no hardening findings.</p></section>`;
   }
   const findings = t.findings.map(
-    (f) => `<tr class="finding ${f.level}"><td>${esc(f.check)}</td><td><code>${esc(f.value)}</code></td><td>${level(f.level)}</td><td class="why">${esc(f.why)}</td></tr>`,
+    (f) =>
+      `<tr class="finding ${f.level}"><td>${esc(f.check)}</td><td><code>${esc(f.value)}</code></td><td>${level(f.level)}</td><td class="why">${esc(f.why)}</td></tr>`,
   );
   const counts = `<span class="counts">${level('risk')} ${esc(String(t.summary.risk))} ${level('warn')} ${esc(String(t.summary.warn))} ${level('ok')} ${esc(String(t.summary.ok))}</span>`;
   const parts = [head, `<h3>Hardening ${counts}</h3>`, table(['check', 'value', '', 'why it matters'], findings)];
   if (t.env.length > 0) {
-    const env = t.env.map((e) => `<tr><td><code>${esc(e.name)}</code></td><td><code${e.masked ? ' class="masked"' : ''}>${esc(e.value)}</code></td></tr>`);
+    const env = t.env.map(
+      (e) =>
+        `<tr><td><code>${esc(e.name)}</code></td><td><code${e.masked ? ' class="masked"' : ''}>${esc(e.value)}</code></td></tr>`,
+    );
     parts.push('<h3>Environment</h3>', table(['name', 'value'], env, 'env'));
   }
   return `<section>${parts.join('\n')}</section>`;
 }
 
 function files(f: ChangedFiles): string {
-  const left = f.leftOut > 0 ? ` <span class="badge failed">${esc(String(f.leftOut))} left out</span> over the size cap; files.json lists each with its size, and only a filesystem export has them.` : '';
+  const left =
+    f.leftOut > 0
+      ? ` <span class="badge failed">${esc(String(f.leftOut))} left out</span> over the size cap; files.json lists each with its size, and only a filesystem export has them.`
+      : '';
   return `<p><strong>Changed files:</strong> ${esc(f.summary)}.${left}</p>`;
 }
 
@@ -90,7 +109,8 @@ function evidence(model: ReportModel): string {
       `<tr><td><code>${esc(e.path)}</code>${e.incomplete ? ` <span class="badge failed">incomplete</span> ${esc(e.incomplete)}` : ''}</td>` +
       `<td class="num">${esc(sizeText(e.size))}</td><td class="hash">${esc(e.sha256)}</td></tr>`,
   );
-  const note = '<p class="muted">run.json, report.md and the tag files are hashed by the bag&#39;s manifests; check the whole bundle with <code>firebreak bundle verify</code>.</p>';
+  const note =
+    '<p class="muted">run.json, report.md and the tag files are hashed by the bag&#39;s manifests; check the whole bundle with <code>firebreak bundle verify</code>.</p>';
   return section('Evidence', table(['file', 'size', 'sha256'], rows), note);
 }
 

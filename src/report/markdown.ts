@@ -1,7 +1,16 @@
 import type { RunRecord } from '../evidence/record.js';
 import { markdownCode as code, markdownText as cell } from './escape.js';
 import type { Finding } from './findings.js';
-import { buildReport, clock, duration, sizeText, spansDays, type ChangedFiles, type ReportModel, type TargetReport } from './model.js';
+import {
+  buildReport,
+  clock,
+  duration,
+  sizeText,
+  spansDays,
+  type ChangedFiles,
+  type ReportModel,
+  type TargetReport,
+} from './model.js';
 
 /**
  * report.md: what was done to which container, when and by whom, the hardening findings, and the
@@ -38,29 +47,58 @@ export function renderRunMarkdown(record: RunRecord, inspects: ReadonlyMap<strin
 function timelineSection(model: ReportModel): string[] {
   if (model.timeline.length === 0) return ['## Timeline', '', 'No step ran.', ''];
   const withDate = spansDays(model);
-  const lines = ['## Timeline', '', `Times are UTC${withDate ? '' : `, on ${cell(model.run.startedAt.slice(0, 10))}`}; every step was run by ${cell(model.run.operator)}.`, ''];
-  lines.push('| time | container | step | action | result | took | detail |', '| --- | --- | --- | --- | --- | ---: | --- |');
+  const lines = [
+    '## Timeline',
+    '',
+    `Times are UTC${withDate ? '' : `, on ${cell(model.run.startedAt.slice(0, 10))}`}; every step was run by ${cell(model.run.operator)}.`,
+    '',
+  ];
+  lines.push(
+    '| time | container | step | action | result | took | detail |',
+    '| --- | --- | --- | --- | --- | ---: | --- |',
+  );
   for (const row of model.timeline) {
     const result = row.status === 'succeeded' ? cell(row.result) : `**${cell(row.result)}**`;
-    lines.push(`| ${cell(clock(row.at, withDate))} | ${cell(row.container)} | ${cell(row.step)} | ${cell(row.uses)} | ${result} | ${cell(duration(row.durationMs))} | ${cell(row.detail)} |`);
+    lines.push(
+      `| ${cell(clock(row.at, withDate))} | ${cell(row.container)} | ${cell(row.step)} | ${cell(row.uses)} | ${result} | ${cell(duration(row.durationMs))} | ${cell(row.detail)} |`,
+    );
   }
   lines.push('');
   return lines;
 }
 
 function targetSection(target: TargetReport): string[] {
-  const lines = [`## ${cell(target.name)} (${cell(target.id.slice(0, 12))}): ${cell(target.status)}`, '', `Image ${code(target.image, false) || '(none)'}.`, ''];
+  const lines = [
+    `## ${cell(target.name)} (${cell(target.id.slice(0, 12))}): ${cell(target.status)}`,
+    '',
+    `Image ${code(target.image, false) || '(none)'}.`,
+    '',
+  ];
   if (target.files) lines.push(...filesLines(target.files));
   if (!target.inspected) {
-    lines.push('No inspect document for this container in the bundle (the playbook has no `evidence.inspect` step, or it failed), so no hardening findings.', '');
+    lines.push(
+      'No inspect document for this container in the bundle (the playbook has no `evidence.inspect` step, or it failed), so no hardening findings.',
+      '',
+    );
     return lines;
   }
   const { risk, warn, ok } = target.summary;
-  lines.push(`### Hardening: ${cell(String(risk))} risk, ${cell(String(warn))} warn, ${cell(String(ok))} ok`, '', '| check | value | | why it matters |', '| --- | --- | --- | --- |');
-  for (const f of target.findings) lines.push(`| ${cell(f.check)} | ${cell(f.value)} | ${levelMark(f)} | ${cell(f.why)} |`);
+  lines.push(
+    `### Hardening: ${cell(String(risk))} risk, ${cell(String(warn))} warn, ${cell(String(ok))} ok`,
+    '',
+    '| check | value | | why it matters |',
+    '| --- | --- | --- | --- |',
+  );
+  for (const f of target.findings)
+    lines.push(`| ${cell(f.check)} | ${cell(f.value)} | ${levelMark(f)} | ${cell(f.why)} |`);
   lines.push('');
   if (target.env.length > 0) {
-    lines.push('### Environment', '', 'Values of names that look secret (password, token, secret, key, PAT, DSN...), the password of a URL and `password=` inside a value are masked; inspect.json in the bundle holds them.', '');
+    lines.push(
+      '### Environment',
+      '',
+      'Values of names that look secret (password, token, secret, key, PAT, DSN...), the password of a URL and `password=` inside a value are masked; inspect.json in the bundle holds them.',
+      '',
+    );
     lines.push('| name | value |', '| --- | --- |');
     for (const e of target.env) lines.push(`| ${cell(e.name)} | ${code(e.value)} |`);
     lines.push('');
@@ -71,7 +109,10 @@ function targetSection(target: TargetReport): string[] {
 function filesLines(files: ChangedFiles): string[] {
   const lines = [`**Changed files:** ${cell(files.summary)}.`];
   if (files.leftOut > 0) {
-    lines.push('', `${files.leftOut} ${files.leftOut === 1 ? 'file was' : 'files were'} left out of files.tar over the size cap (\`forensics --files-max-bytes\`); files.json lists each with its size, and only a filesystem export has them.`);
+    lines.push(
+      '',
+      `${files.leftOut} ${files.leftOut === 1 ? 'file was' : 'files were'} left out of files.tar over the size cap (\`forensics --files-max-bytes\`); files.json lists each with its size, and only a filesystem export has them.`,
+    );
   }
   return [...lines, ''];
 }

@@ -4,7 +4,13 @@
  * and one rendered again later from the bundle are the same. Secrets are masked here, once, so
  * no renderer can forget to.
  */
-import { flattenSteps, type RunRecord, type StepRecord, type StepStatus, type TargetRecord } from '../evidence/record.js';
+import {
+  flattenSteps,
+  type RunRecord,
+  type StepRecord,
+  type StepStatus,
+  type TargetRecord,
+} from '../evidence/record.js';
 import { maskEnvEntry, maskParams, maskSecrets, maskText } from '../secrets.js';
 import { bagSize } from '../evidence/bagit.js';
 import { assessHardening, countLevels, type Finding, type Level } from './findings.js';
@@ -113,7 +119,12 @@ export function buildReport(record: RunRecord, inspects: ReadonlyMap<string, unk
     },
     timeline: timeline(record.targets),
     targets: record.targets.map((target) => targetReport(target, inspects.get(target.id))),
-    evidence: record.artifacts.map((a) => ({ path: `data/${a.path}`, size: a.size, sha256: a.sha256, ...(a.incomplete ? { incomplete: a.incomplete } : {}) })),
+    evidence: record.artifacts.map((a) => ({
+      path: `data/${a.path}`,
+      size: a.size,
+      sha256: a.sha256,
+      ...(a.incomplete ? { incomplete: a.incomplete } : {}),
+    })),
   };
 }
 
@@ -173,11 +184,20 @@ function targetReport(target: TargetRecord, inspect: unknown): TargetReport {
 
 /** From the evidence.files step's outputs, so the report needs nothing from the bundle but run.json. */
 function changedFiles(target: TargetRecord): { files?: ChangedFiles } {
-  const step = flattenSteps([...target.steps, ...(target.onFailure ?? [])]).find((s) => s.uses === 'evidence.files' && s.status === 'succeeded');
+  const step = flattenSteps([...target.steps, ...(target.onFailure ?? [])]).find(
+    (s) => s.uses === 'evidence.files' && s.status === 'succeeded',
+  );
   const out = step?.outputs;
   if (!out || typeof out.collected !== 'number') return {};
   const count = (v: unknown) => (typeof v === 'number' ? v : 0);
-  return { files: { collected: out.collected, leftOut: count(out['left-out']), skipped: count(out.skipped), summary: maskText(step.note ?? '') } };
+  return {
+    files: {
+      collected: out.collected,
+      leftOut: count(out['left-out']),
+      skipped: count(out.skipped),
+      summary: maskText(step.note ?? ''),
+    },
+  };
 }
 
 /** `Config.Env` as name/value rows, values of secret-looking names masked. */

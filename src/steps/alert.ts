@@ -72,10 +72,18 @@ export class WebhookUrl {
     const url = this.#url;
     const bare = this.request().url;
     const whole = [url.href, bare.href];
-    const parts = [`${url.pathname}${url.search}${url.hash}`, url.password, url.username, ...url.pathname.split('/'), ...url.searchParams.values()];
+    const parts = [
+      `${url.pathname}${url.search}${url.hash}`,
+      url.password,
+      url.username,
+      ...url.pathname.split('/'),
+      ...url.searchParams.values(),
+    ];
     // A short user name, a path of "/" or a short path segment would scrub ordinary words out of the message.
-    const secrets = [...whole, ...parts.flatMap((part) => [part, safeDecode(part)]).filter((part) => part.length >= 4)]
-      .sort((a, b) => b.length - a.length);
+    const secrets = [
+      ...whole,
+      ...parts.flatMap((part) => [part, safeDecode(part)]).filter((part) => part.length >= 4),
+    ].sort((a, b) => b.length - a.length);
     let scrubbed = text;
     for (const part of new Set(secrets)) scrubbed = scrubbed.split(part).join(whole.includes(part) ? this.shown : mask);
     return scrubbed;
@@ -98,7 +106,8 @@ export function parseWebhookUrl(text: string, where = 'webhook URL'): WebhookUrl
   } catch {
     throw new Error(`${where} is not a URL (expected http:// or https://)`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`${where} must be http(s), not ${url.protocol}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new Error(`${where} must be http(s), not ${url.protocol}`);
   return new WebhookUrl(url);
 }
 
@@ -114,7 +123,10 @@ export function envWebhookUrl(env: NodeJS.ProcessEnv = process.env): WebhookUrl 
 }
 
 /** The URL to post to: the step's input, else the environment; undefined when neither is set. */
-export function webhookUrl(input: WebhookUrl | undefined, env: NodeJS.ProcessEnv = process.env): WebhookUrl | undefined {
+export function webhookUrl(
+  input: WebhookUrl | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): WebhookUrl | undefined {
   return input ?? envWebhookUrl(env);
 }
 
@@ -164,13 +176,21 @@ export const webhookStep = defineStep({
   // A real run plans first: a bad FIREBREAK_WEBHOOK_URL is exit 2 before anything changes.
   plan: ({ text, url }) => {
     const fromEnv = url ? undefined : envWebhookUrl();
-    const target = url ? url.shown : fromEnv ? `$${webhookEnv} (${fromEnv.shown})` : `nowhere (no url, ${webhookEnv} unset: skipped)`;
+    const target = url
+      ? url.shown
+      : fromEnv
+        ? `$${webhookEnv} (${fromEnv.shown})`
+        : `nowhere (no url, ${webhookEnv} unset: skipped)`;
     return `alert ${target}${text ? `: "${text}"` : ''}`;
   },
   async run(ctx, { text, url: given, details }) {
     const url = webhookUrl(given);
     if (!url) {
-      return { changed: false, outputs: { sent: false }, note: `skipped: no webhook configured (set ${webhookEnv} or with.url)` };
+      return {
+        changed: false,
+        outputs: { sent: false },
+        note: `skipped: no webhook configured (set ${webhookEnv} or with.url)`,
+      };
     }
     const message = text ?? `firebreak ${ctx.playbook ?? 'run'} on ${ctx.target.name} (incident ${ctx.incident})`;
     const { url: address, headers } = url.request();

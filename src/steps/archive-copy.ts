@@ -52,7 +52,12 @@ export interface CopyResult {
  * one tar, so a left-out body is read past (downloaded and dropped); one request per remaining
  * file instead would cost more in the common case of many small files.
  */
-export async function copyArchive(source: Readable, pack: Pack, prefix: string, budget: CopyBudget): Promise<CopyResult> {
+export async function copyArchive(
+  source: Readable,
+  pack: Pack,
+  prefix: string,
+  budget: CopyBudget,
+): Promise<CopyResult> {
   const extract = tar.extract();
   const feeding = pipeline(source, extract as unknown as NodeJS.WritableStream);
   feeding.catch(() => undefined); // awaited below; a failure also ends the loop through the extract
@@ -69,7 +74,8 @@ export async function copyArchive(source: Readable, pack: Pack, prefix: string, 
       result.leftOut.push({ name: header.name, size, remaining: budget.remaining, unsafe });
       continue;
     }
-    const linkTo = header.type === 'link' && header.linkname && leftNames.has(header.linkname) ? header.linkname : undefined;
+    const linkTo =
+      header.type === 'link' && header.linkname && leftNames.has(header.linkname) ? header.linkname : undefined;
     if (size > budget.remaining || linkTo) {
       (entry as unknown as Readable).resume();
       leftNames.add(header.name);

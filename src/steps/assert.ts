@@ -45,10 +45,7 @@ export const stoppedStep = defineStep({
 export const limitsStep = defineStep({
   type: 'assert.limits',
   description: 'Fail unless the container has the given limits (cpus 0, pids 0 or -1: no limit)',
-  input: z
-    .object(limitFields)
-    .strict()
-    .transform(limitsOf),
+  input: z.object(limitFields).strict().transform(limitsOf),
   outputs: [],
   timeout: 10_000,
   mutates: false,
@@ -57,7 +54,8 @@ export const limitsStep = defineStep({
     const { limits } = await ctx.engine.containers.inspect(ctx.target.id, ctx.signal);
     const wrong = differingLimits(limits, expected);
     const pick = (from: Partial<Limits>) => Object.fromEntries(wrong.map((k) => [k, from[k]])) as Partial<Limits>;
-    if (wrong.length) throw new Error(`expected ${describeLimits(pick(expected))}, the engine reports ${describeLimits(pick(limits))}`);
+    if (wrong.length)
+      throw new Error(`expected ${describeLimits(pick(expected))}, the engine reports ${describeLimits(pick(limits))}`);
     return { note: describeLimits(expected) };
   },
 });

@@ -40,7 +40,8 @@ const updateInput = z
     if (!input.revert && input.from) issue('from is only read with revert: true', ['from']);
     // The engine reads 0 as "leave as it is", so 0 could never lift a limit; revert knows how.
     if (input.cpus === 0) issue('cpus must be more than 0 (to lift a limit, revert)', ['cpus']);
-    if (input.memory !== undefined && input.memory < minimumMemory) issue('memory must be at least 6m, the engine minimum', ['memory']);
+    if (input.memory !== undefined && input.memory < minimumMemory)
+      issue('memory must be at least 6m, the engine minimum', ['memory']);
   })
   .transform((input) => ({
     limits: limitsOf(input),
@@ -50,7 +51,8 @@ const updateInput = z
 
 export const updateStep = defineStep({
   type: 'container.update',
-  description: 'Set CPU, memory, memory-swap, pids and CPU-weight limits, recording the previous ones; revert: true restores them',
+  description:
+    'Set CPU, memory, memory-swap, pids and CPU-weight limits, recording the previous ones; revert: true restores them',
   input: updateInput,
   outputs: ['cpus', 'memory', 'memory-swap', 'pids', 'cpu-shares', 'previous', 'source'],
   timeout: 30_000,
@@ -77,7 +79,9 @@ export const updateStep = defineStep({
     const after = (await ctx.engine.containers.inspect(ctx.target.id, ctx.signal)).limits;
     const missed = differingLimits(after, request);
     if (missed.length) {
-      throw new Error(`the engine accepted ${describeLimits(request)} but reports ${describeLimits(pick(after, missed))}`);
+      throw new Error(
+        `the engine accepted ${describeLimits(request)} but reports ${describeLimits(pick(after, missed))}`,
+      );
     }
     const changedKeys = Object.keys(request) as Array<keyof Limits>;
     const previous = pick(current, changedKeys);
@@ -87,7 +91,9 @@ export const updateStep = defineStep({
       changed: true,
       undo,
       outputs: outputsOf(after, previous, goal.source),
-      note: [`${describeLimits(request)}, was ${describeLimits(previous)}${source}`, ...goal.notes, ...warnings].join('; '),
+      note: [`${describeLimits(request)}, was ${describeLimits(previous)}${source}`, ...goal.notes, ...warnings].join(
+        '; ',
+      ),
     };
   },
 });
@@ -100,7 +106,11 @@ export const updateStep = defineStep({
  */
 async function chainedUndo(ctx: StepContext, current: Limits, request: Partial<Limits>): Promise<UpdateUndo> {
   const own: UpdateUndo = { previous: pick(current, Object.keys(request) as Array<keyof Limits>), applied: request };
-  const newest = await findNewestChange({ evidenceDir: ctx.evidenceDir, containerId: ctx.target.id, uses: 'container.update' });
+  const newest = await findNewestChange({
+    evidenceDir: ctx.evidenceDir,
+    containerId: ctx.target.id,
+    uses: 'container.update',
+  });
   const earlier = newest?.undo as UpdateUndo | undefined;
   // Never throttled, or reverted since (a revert records no undo data): the current limits are the original.
   if (!earlier?.applied) return own;
@@ -156,5 +166,7 @@ function outputsOf(limits: Limits, previous: Partial<Limits> | undefined, source
 }
 
 function pick(limits: Partial<Limits>, keys: ReadonlyArray<keyof Limits>): Partial<Limits> {
-  return Object.fromEntries(limitKeys.filter((k) => keys.includes(k) && limits[k] !== undefined).map((k) => [k, limits[k]]));
+  return Object.fromEntries(
+    limitKeys.filter((k) => keys.includes(k) && limits[k] !== undefined).map((k) => [k, limits[k]]),
+  );
 }

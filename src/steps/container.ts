@@ -34,7 +34,8 @@ export const pauseStep = defineStep({
   async run(ctx) {
     const before = await inspect(ctx);
     if (before.state.paused) return { changed: false, outputs: { status: 'paused' }, note: 'already paused' };
-    if (!before.state.running) throw new Error(`cannot pause a container that is ${before.state.status}; only a running one`);
+    if (!before.state.running)
+      throw new Error(`cannot pause a container that is ${before.state.status}; only a running one`);
     await tolerate(/already paused/i, () => ctx.engine.containers.pause(ctx.target.id, ctx.signal));
     const undo: StateUndo = { previous: 'running' };
     return { changed: true, undo, outputs: { status: 'paused' }, note: 'paused' };
@@ -51,7 +52,8 @@ export const unpauseStep = defineStep({
   plan: () => 'unpause (thaw) the container',
   async run(ctx) {
     const before = await inspect(ctx);
-    if (!before.state.paused) return { changed: false, outputs: { status: before.state.status }, note: `not paused (${before.state.status})` };
+    if (!before.state.paused)
+      return { changed: false, outputs: { status: before.state.status }, note: `not paused (${before.state.status})` };
     await tolerate(/is not paused/i, () => ctx.engine.containers.unpause(ctx.target.id, ctx.signal));
     const undo: StateUndo = { previous: 'paused' };
     return { changed: true, undo, outputs: { status: 'running' }, note: 'unpaused' };
@@ -63,7 +65,8 @@ const killMarginMs = 30_000;
 
 export const stopStep = defineStep({
   type: 'container.stop',
-  description: 'Stop the container: SIGTERM (or its StopSignal), then SIGKILL after the grace period; records the exit code',
+  description:
+    'Stop the container: SIGTERM (or its StopSignal), then SIGKILL after the grace period; records the exit code',
   input: z
     .object({
       grace: graceSeconds,
@@ -82,7 +85,8 @@ export const stopStep = defineStep({
     const before = await inspect(ctx);
     const policy = keep && before.restartPolicy.name !== 'no' ? before.restartPolicy : undefined;
     // Policy first: a container that dies between the two calls must not be restarted by it.
-    if (policy) await ctx.engine.containers.setRestartPolicy(ctx.target.id, { name: 'no', maximumRetryCount: 0 }, ctx.signal);
+    if (policy)
+      await ctx.engine.containers.setRestartPolicy(ctx.target.id, { name: 'no', maximumRetryCount: 0 }, ctx.signal);
     const policyNote = policy ? `; restart policy ${policy.name} -> no` : '';
     const undo: StateUndo = {
       previous: stoppedStatuses.has(before.state.status) ? 'stopped' : before.state.paused ? 'paused' : 'running',
@@ -124,14 +128,20 @@ export const stopStep = defineStep({
 });
 
 /** A stop or restart bounded by its grace plus killMarginMs, failing with a message that says so. */
-async function withKillMargin(ctx: StepContext, grace: number, action: (signal: AbortSignal) => Promise<void>): Promise<void> {
+async function withKillMargin(
+  ctx: StepContext,
+  grace: number,
+  action: (signal: AbortSignal) => Promise<void>,
+): Promise<void> {
   const limit = grace * 1000 + killMarginMs;
   const signal = boundedSignal(ctx.signal, limit);
   try {
     await action(signal);
   } catch (error) {
     if (signal.aborted && !ctx.signal.aborted) {
-      throw new Error(`the engine had not stopped the container ${formatDuration(limit)} after SIGTERM (grace ${grace}s)`);
+      throw new Error(
+        `the engine had not stopped the container ${formatDuration(limit)} after SIGTERM (grace ${grace}s)`,
+      );
     }
     throw error;
   }
@@ -148,7 +158,8 @@ export const restartStep = defineStep({
   async run(ctx, { grace }) {
     const before = await inspect(ctx);
     // As for stop: a frozen process cannot run its SIGTERM handler, so it is thawed first.
-    if (before.state.paused) await tolerate(/is not paused/i, () => ctx.engine.containers.unpause(ctx.target.id, ctx.signal));
+    if (before.state.paused)
+      await tolerate(/is not paused/i, () => ctx.engine.containers.unpause(ctx.target.id, ctx.signal));
     await withKillMargin(ctx, grace, (signal) => ctx.engine.containers.restart(ctx.target.id, grace, signal));
     const after = await inspect(ctx);
     return {
@@ -178,12 +189,17 @@ export const commitStep = defineStep({
   outputs: ['image'],
   timeout: 10 * 60_000,
   mutates: true,
-  plan: ({ pause }) => `commit the filesystem to an image labelled firebreak.incident${pause ? ' (paused while copying)' : ''}`,
+  plan: ({ pause }) =>
+    `commit the filesystem to an image labelled firebreak.incident${pause ? ' (paused while copying)' : ''}`,
   async run(ctx, { comment, pause, labels }) {
     const details = await inspect(ctx);
     const earlier = await unchangedCommit(ctx, details);
     if (earlier) {
-      return { changed: false, outputs: { image: earlier }, note: `already committed as ${short(earlier)} (the container has not run since)` };
+      return {
+        changed: false,
+        outputs: { image: earlier },
+        note: `already committed as ${short(earlier)} (the container has not run since)`,
+      };
     }
     const commit = {
       comment: comment ?? `firebreak: filesystem of ${details.name} preserved for incident ${ctx.incident}`,

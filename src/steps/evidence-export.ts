@@ -12,16 +12,23 @@ export const exportStep = defineStep({
   type: 'evidence.export',
   description: 'Save the whole container filesystem as filesystem.tar (docker export), streamed',
   input: z
-    .object({ enabled: z.boolean().default(true).describe('false records the step as deliberately not run (--no-export)') })
+    .object({
+      enabled: z.boolean().default(true).describe('false records the step as deliberately not run (--no-export)'),
+    })
     .strict(),
   outputs: ['bytes', 'sha256'],
   timeout: 60 * 60_000,
   mutates: false,
-  plan: ({ enabled }) => (enabled ? 'save filesystem.tar (the whole filesystem, streamed)' : 'no filesystem export (disabled)'),
+  plan: ({ enabled }) =>
+    enabled ? 'save filesystem.tar (the whole filesystem, streamed)' : 'no filesystem export (disabled)',
   async run(ctx, { enabled }) {
-    if (!enabled) return { outputs: { bytes: 0, sha256: '' }, note: 'not exported: disabled for this run (--no-export)' };
+    if (!enabled)
+      return { outputs: { bytes: 0, sha256: '' }, note: 'not exported: disabled for this run (--no-export)' };
     const source = await ctx.engine.containers.export(ctx.target.id, ctx.signal);
     const artifact = await ctx.artifacts.stream('filesystem.tar', source);
-    return { outputs: { bytes: artifact.size, sha256: artifact.sha256 }, note: `${formatBytes(artifact.size)}, sha256 ${artifact.sha256.slice(0, 12)}…` };
+    return {
+      outputs: { bytes: artifact.size, sha256: artifact.sha256 },
+      note: `${formatBytes(artifact.size)}, sha256 ${artifact.sha256.slice(0, 12)}…`,
+    };
   },
 });

@@ -17,7 +17,7 @@ import { defineStep, type StepContext } from './types.js';
 
 export const diffStep = defineStep({
   type: 'evidence.diff',
-  description: 'Save the list of paths added, changed and deleted in the container\'s writable layer',
+  description: "Save the list of paths added, changed and deleted in the container's writable layer",
   input: z.object({}).strict(),
   outputs: ['changes', 'added', 'changed', 'deleted'],
   timeout: 60_000,
@@ -27,7 +27,12 @@ export const diffStep = defineStep({
     const changes = await ctx.engine.containers.diff(ctx.target.id, ctx.signal);
     await ctx.artifacts.json('diff.json', changes);
     const count = (kind: FileChange['kind']) => changes.filter((c) => c.kind === kind).length;
-    const outputs = { changes: changes.length, added: count('added'), changed: count('changed'), deleted: count('deleted') };
+    const outputs = {
+      changes: changes.length,
+      added: count('added'),
+      changed: count('changed'),
+      deleted: count('deleted'),
+    };
     return { outputs, note: `${outputs.added} added, ${outputs.changed} changed, ${outputs.deleted} deleted` };
   },
 });
@@ -99,9 +104,11 @@ export function selectFiles(changes: readonly FileChange[]): Selection {
     const skip = (reason: string) => skipped.push({ ...change, reason });
     const inside = [...within.keys()].find((dir) => change.path.startsWith(`${dir}/`));
     if (change.kind === 'deleted') skip('deleted: nothing left to copy (listed in diff.json)');
-    else if (pseudoRoots.some((root) => change.path === root || change.path.startsWith(`${root}/`))) skip('kernel or device pseudo-filesystem, not container data');
+    else if (pseudoRoots.some((root) => change.path === root || change.path.startsWith(`${root}/`)))
+      skip('kernel or device pseudo-filesystem, not container data');
     else if (inside) within.get(inside)!.push(change);
-    else if (change.kind === 'changed' && parents.has(change.path)) skip('changed directory: its changed entries are collected one by one');
+    else if (change.kind === 'changed' && parents.has(change.path))
+      skip('changed directory: its changed entries are collected one by one');
     else {
       wanted.push(change);
       if (change.kind === 'added' && parents.has(change.path)) within.set(change.path, []);
@@ -127,16 +134,24 @@ export const maxBytesInput = parsedField(parseMemory).transform((value, ctx) => 
 
 export const filesStep = defineStep({
   type: 'evidence.files',
-  description: 'Copy every file the diff shows added or changed into files.tar (archive API); files over the size cap are left out and listed',
+  description:
+    'Copy every file the diff shows added or changed into files.tar (archive API); files over the size cap are left out and listed',
   input: z.object({ 'max-bytes': maxBytesInput }).strict(),
   outputs: ['collected', 'left-out', 'skipped', 'bytes', 'max-bytes'],
   timeout: 10 * 60_000,
   mutates: false,
-  plan: (input) => `save files.tar (added and changed files; any file over what is left of the ${formatBytes(input['max-bytes'])} cap is left out) and files.json`,
+  plan: (input) =>
+    `save files.tar (added and changed files; any file over what is left of the ${formatBytes(input['max-bytes'])} cap is left out) and files.json`,
   async run(ctx, input) {
     const maxBytes = input['max-bytes'];
     const selection = selectFiles(await ctx.engine.containers.diff(ctx.target.id, ctx.signal));
-    const record: FilesRecord = { maxBytes, collectedBytes: 0, collected: [], leftOut: [], skipped: [...selection.skipped] };
+    const record: FilesRecord = {
+      maxBytes,
+      collectedBytes: 0,
+      collected: [],
+      leftOut: [],
+      skipped: [...selection.skipped],
+    };
     const budget: CopyBudget = { remaining: maxBytes };
     const pack = tar.pack();
     const filling = fillPack(ctx, pack, selection, budget, record);
@@ -150,22 +165,36 @@ export const filesStep = defineStep({
     if (filled.status === 'rejected') throw filled.reason;
     record.collectedBytes = maxBytes - budget.remaining;
     await ctx.artifacts.json('files.json', record);
-    const counts = { collected: record.collected.length, 'left-out': record.leftOut.length, skipped: record.skipped.length };
+    const counts = {
+      collected: record.collected.length,
+      'left-out': record.leftOut.length,
+      skipped: record.skipped.length,
+    };
     return { outputs: { ...counts, bytes: record.collectedBytes, 'max-bytes': maxBytes }, note: filesNote(record) };
   },
 });
 
 /** "12 collected (3.1 MiB), 2 left out over the 1.0 MiB cap, 5 skipped; see files.json". */
-export function filesNote(record: Pick<FilesRecord, 'maxBytes' | 'collectedBytes'> & Record<'collected' | 'leftOut' | 'skipped', { length: number }>): string {
+export function filesNote(
+  record: Pick<FilesRecord, 'maxBytes' | 'collectedBytes'> &
+    Record<'collected' | 'leftOut' | 'skipped', { length: number }>,
+): string {
   return (
     `${record.collected.length} collected (${formatBytes(record.collectedBytes)}), ` +
     `${record.leftOut.length} left out over the ${formatBytes(record.maxBytes)} cap, ${record.skipped.length} skipped; see files.json`
   );
 }
 
-async function fillPack(ctx: StepContext, pack: Pack, selection: Selection, budget: CopyBudget, record: FilesRecord): Promise<void> {
+async function fillPack(
+  ctx: StepContext,
+  pack: Pack,
+  selection: Selection,
+  budget: CopyBudget,
+  record: FilesRecord,
+): Promise<void> {
   try {
-    for (const change of selection.wanted) await collectOne(ctx, pack, change, selection.within.get(change.path) ?? [], budget, record);
+    for (const change of selection.wanted)
+      await collectOne(ctx, pack, change, selection.within.get(change.path) ?? [], budget, record);
     pack.finalize();
   } catch (error) {
     pack.destroy(error as Error);
@@ -173,7 +202,14 @@ async function fillPack(ctx: StepContext, pack: Pack, selection: Selection, budg
   }
 }
 
-async function collectOne(ctx: StepContext, pack: Pack, change: FileChange, inside: FileChange[], budget: CopyBudget, record: FilesRecord): Promise<void> {
+async function collectOne(
+  ctx: StepContext,
+  pack: Pack,
+  change: FileChange,
+  inside: FileChange[],
+  budget: CopyBudget,
+  record: FilesRecord,
+): Promise<void> {
   const skip = (reason: string, insideReason = reason) => {
     record.skipped.push({ ...change, reason }, ...inside.map((c) => ({ ...c, reason: insideReason })));
   };
@@ -210,7 +246,11 @@ function account(change: FileChange, inside: readonly FileChange[], copied: Copy
   const kept = new Map(copied.copied.map((e) => [pathOf(e.name), e]));
   const left = new Map(copied.leftOut.map((e) => [pathOf(e.name), e]));
   const reasonFor = (e: LeftOutEntry) =>
-    e.unsafe ? `left out: ${e.unsafe}` : e.linkTo ? `hard link to ${pathOf(e.linkTo)}, which was left out` : overCap(e.size, e.remaining, record.maxBytes);
+    e.unsafe
+      ? `left out: ${e.unsafe}`
+      : e.linkTo
+        ? `hard link to ${pathOf(e.linkTo)}, which was left out`
+        : overCap(e.size, e.remaining, record.maxBytes);
   for (const c of [change, ...inside]) {
     const via = c === change ? {} : { within: change.path };
     const entry = kept.get(c.path);

@@ -20,7 +20,12 @@ const moment = z.preprocess(
 );
 
 const tail = z.preprocess(
-  (value) => (value === '' || value === undefined || value === null ? 'all' : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+  (value) =>
+    value === '' || value === undefined || value === null
+      ? 'all'
+      : typeof value === 'string' && /^\d+$/.test(value)
+        ? Number(value)
+        : value,
   z.union([z.literal('all'), z.number().int().nonnegative()], { error: 'a number of lines, or all' }),
 );
 
@@ -51,24 +56,28 @@ export function resolveMoment(value: string | number | undefined, now: Date, whe
  * since after until asks for a window that holds no line: refused with both values, before the
  * run. `versus` and `relation` let the engine name both where they came from (two flags).
  */
-const logWindow = z.object({ since: moment, until: moment, tail }).strict().superRefine(({ since, until }, ctx) => {
-  // Refinements run even when a field failed (a template not yet filled in): compare only real moments.
-  const real = (value: unknown): value is string | number => (typeof value === 'string' || typeof value === 'number') && isMoment(value);
-  if (!real(since) || !real(until)) return;
-  const now = new Date();
-  if (resolveMoment(since, now, 'since')! > resolveMoment(until, now, 'until')!) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['since'],
-      message: `since ${JSON.stringify(since)} is later than until ${JSON.stringify(until)}`,
-      params: { versus: 'until', relation: 'is later than' },
-    });
-  }
-});
+const logWindow = z
+  .object({ since: moment, until: moment, tail })
+  .strict()
+  .superRefine(({ since, until }, ctx) => {
+    // Refinements run even when a field failed (a template not yet filled in): compare only real moments.
+    const real = (value: unknown): value is string | number =>
+      (typeof value === 'string' || typeof value === 'number') && isMoment(value);
+    if (!real(since) || !real(until)) return;
+    const now = new Date();
+    if (resolveMoment(since, now, 'since')! > resolveMoment(until, now, 'until')!) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['since'],
+        message: `since ${JSON.stringify(since)} is later than until ${JSON.stringify(until)}`,
+        params: { versus: 'until', relation: 'is later than' },
+      });
+    }
+  });
 
 export const logsStep = defineStep({
   type: 'evidence.logs',
-  description: 'Save the container log with the engine\'s timestamps, stdout and stderr in separate files',
+  description: "Save the container log with the engine's timestamps, stdout and stderr in separate files",
   input: logWindow,
   outputs: ['stdout-bytes', 'stderr-bytes', 'tty', 'since', 'until'],
   timeout: 5 * 60_000,
@@ -80,10 +89,17 @@ export const logsStep = defineStep({
     const now = new Date();
     const since = resolveMoment(input.since, now, 'since');
     const until = resolveMoment(input.until, now, 'until');
-    const window = { ...(since ? { since: since.toISOString() } : {}), ...(until ? { until: until.toISOString() } : {}) };
+    const window = {
+      ...(since ? { since: since.toISOString() } : {}),
+      ...(until ? { until: until.toISOString() } : {}),
+    };
     const { tty } = await ctx.engine.containers.inspect(ctx.target.id, ctx.signal);
     // follow: false, so the stream ends at the log's current end instead of waiting for more.
-    const source = await ctx.engine.containers.logs(ctx.target.id, { since, until, tail: input.tail, timestamps: true }, ctx.signal);
+    const source = await ctx.engine.containers.logs(
+      ctx.target.id,
+      { since, until, tail: input.tail, timestamps: true },
+      ctx.signal,
+    );
 
     if (tty) {
       // With a TTY the engine has one pseudo-terminal, so stdout and stderr are already one

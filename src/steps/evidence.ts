@@ -16,7 +16,8 @@ function notRunning(error: unknown): boolean {
 
 export const topStep = defineStep({
   type: 'evidence.top',
-  description: 'Save the process list (the engine runs ps -ef on the host: nothing runs inside the container, and it works while paused)',
+  description:
+    'Save the process list (the engine runs ps -ef on the host: nothing runs inside the container, and it works while paused)',
   input: z.object({}).strict(),
   outputs: ['processes'],
   timeout: 10_000,
@@ -96,7 +97,9 @@ export const networksStep = defineStep({
     const networks = await Promise.all(
       details.networks.map(async (attachment) => ({
         ...attachment,
-        details: await ctx.engine.networks.inspect(attachment.networkId, ctx.signal).catch((error: Error) => ({ error: error.message })),
+        details: await ctx.engine.networks
+          .inspect(attachment.networkId, ctx.signal)
+          .catch((error: Error) => ({ error: error.message })),
       })),
     );
     await ctx.artifacts.json('networks.json', { networkMode: details.networkMode, networks });

@@ -6,14 +6,18 @@ import { defineStep } from './types.js';
 
 // Docker's reference grammar, reduced: lower-case path components, an optional registry host first.
 const component = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const repositoryPattern = new RegExp(`^(?:(?:localhost|[a-zA-Z0-9-]+(?:\\.[a-zA-Z0-9-]+)+)(?::\\d+)?/)?${component}(?:/${component})*$`);
+const repositoryPattern = new RegExp(
+  `^(?:(?:localhost|[a-zA-Z0-9-]+(?:\\.[a-zA-Z0-9-]+)+)(?::\\d+)?/)?${component}(?:/${component})*$`,
+);
 const tagPattern = /^[\w][\w.-]{0,127}$/;
 
 export const defaultRepository = 'quarantine/suspicious';
 
 /** Why Docker would refuse `repository` as an image repository, or undefined when it would take it. */
 export function repositoryProblem(repository: string): string | undefined {
-  return repositoryPattern.test(repository) ? undefined : 'a repository is lower-case path components, e.g. quarantine/suspicious';
+  return repositoryPattern.test(repository)
+    ? undefined
+    : 'a repository is lower-case path components, e.g. quarantine/suspicious';
 }
 
 export interface TagUndo {
@@ -24,7 +28,8 @@ export interface TagUndo {
 
 export const tagStep = defineStep({
   type: 'image.tag',
-  description: 'Tag an image (default quarantine/suspicious:<run start, UTC>), moving the tag if it named another image',
+  description:
+    'Tag an image (default quarantine/suspicious:<run start, UTC>), moving the tag if it named another image',
   input: z
     .object({
       image: z.string().min(1, 'name the image to tag, e.g. ${{ steps.commit.outputs.image }}'),
@@ -35,7 +40,10 @@ export const tagStep = defineStep({
       tag: z
         .string()
         .optional()
-        .refine((t) => !t || tagPattern.test(t), 'a tag is up to 128 letters, digits, _ . and -, not starting with . or -'),
+        .refine(
+          (t) => !t || tagPattern.test(t),
+          'a tag is up to 128 letters, digits, _ . and -, not starting with . or -',
+        ),
     })
     .strict(),
   outputs: ['reference', 'image'],
@@ -51,7 +59,8 @@ export const tagStep = defineStep({
       ctx.engine.images.idOf(reference, ctx.signal),
     ]);
     if (!target) throw new Error(`no image ${image} to tag`);
-    if (previous === target) return { changed: false, outputs: { reference, image: target }, note: `already tagged ${reference}` };
+    if (previous === target)
+      return { changed: false, outputs: { reference, image: target }, note: `already tagged ${reference}` };
     await ctx.engine.images.tag(target, repository, name, ctx.signal);
     const undo: TagUndo = { reference, ...(previous ? { previous } : {}) };
     return {

@@ -44,7 +44,8 @@ export const graceSeconds = z
     const problem = durationProblem(value);
     const ms = durationMs(value);
     if (problem || ms === undefined) ctx.addIssue({ code: 'custom', message: problem ?? 'not a duration' });
-    else if (ms > maxGraceMs) ctx.addIssue({ code: 'custom', message: `longer than the ${maxGraceMs / 60_000}m a stop may wait` });
+    else if (ms > maxGraceMs)
+      ctx.addIssue({ code: 'custom', message: `longer than the ${maxGraceMs / 60_000}m a stop may wait` });
     else return Math.ceil(ms / 1000);
     return z.NEVER;
   });

@@ -48,13 +48,15 @@ export function parseCpus(value: string | number): number {
 /** `--pids`: a positive count, or -1 / 0 for unlimited (stored as 0). */
 export function parsePids(value: string | number): number {
   const n = typeof value === 'number' ? value : Number(String(value).trim());
-  if (!Number.isSafeInteger(n) || n < -1) throw new Error(`"${value}" is not a process count; write e.g. 100, or -1 for no limit`);
+  if (!Number.isSafeInteger(n) || n < -1)
+    throw new Error(`"${value}" is not a process count; write e.g. 100, or -1 for no limit`);
   return Math.max(n, 0);
 }
 
 export function parseCpuShares(value: string | number): number {
   const n = typeof value === 'number' ? value : Number(String(value).trim());
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`"${value}" is not a CPU weight; write e.g. 512 (1024 is the default)`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new Error(`"${value}" is not a CPU weight; write e.g. 512 (1024 is the default)`);
   return n;
 }
 
@@ -104,8 +106,13 @@ export function derivedSwap(current: Limits, memory: number): number {
 export function limitRequest(current: Limits, wanted: Partial<Limits>): Partial<Limits> {
   const request: Partial<Limits> = {};
   for (const key of differingLimits(current, wanted)) request[key] = wanted[key];
-  if (request.memory !== undefined && wanted.memorySwap === undefined) request.memorySwap = derivedSwap(current, request.memory);
-  if (request.memorySwap !== undefined && sameLimit('memorySwap', current.memorySwap, request.memorySwap) && request.memory === undefined) {
+  if (request.memory !== undefined && wanted.memorySwap === undefined)
+    request.memorySwap = derivedSwap(current, request.memory);
+  if (
+    request.memorySwap !== undefined &&
+    sameLimit('memorySwap', current.memorySwap, request.memorySwap) &&
+    request.memory === undefined
+  ) {
     delete request.memorySwap;
   }
   return request;
@@ -116,7 +123,10 @@ export function describeLimits(limits: Partial<Limits>): string {
   const parts: string[] = [];
   if (limits.nanoCpus !== undefined) parts.push(`cpus ${limits.nanoCpus ? formatCpus(limits.nanoCpus) : 'unlimited'}`);
   if (limits.memory !== undefined) {
-    const swap = limits.memorySwap !== undefined && limits.memorySwap !== 0 ? ` (with swap ${formatMemory(limits.memorySwap)})` : '';
+    const swap =
+      limits.memorySwap !== undefined && limits.memorySwap !== 0
+        ? ` (with swap ${formatMemory(limits.memorySwap)})`
+        : '';
     parts.push(`memory ${limits.memory ? formatMemory(limits.memory) : 'unlimited'}${swap}`);
   } else if (limits.memorySwap !== undefined) {
     parts.push(`memory+swap ${limits.memorySwap ? formatMemory(limits.memorySwap) : 'unlimited'}`);

@@ -6,14 +6,19 @@ import type { StepContext } from './types.js';
 export const keepInput = z
   .object({ keep: z.union([z.array(z.string()), z.string()]).default([]) })
   .strict()
-  .transform(({ keep }) => ({ keep: (typeof keep === 'string' ? keep.split(',') : keep).map((k) => k.trim()).filter(Boolean) }));
+  .transform(({ keep }) => ({
+    keep: (typeof keep === 'string' ? keep.split(',') : keep).map((k) => k.trim()).filter(Boolean),
+  }));
 
 /**
  * The networks to keep, as ids. A value is what `docker network` accepts (name, id or id prefix),
  * resolved by the engine: matching by eye against names let `--keep-network 3f2a` disconnect the
  * very network it was asked to keep. A value that names no network keeps nothing, and says so.
  */
-export async function resolveKept(ctx: StepContext, keep: readonly string[]): Promise<{ ids: Set<string>; unknown: string[] }> {
+export async function resolveKept(
+  ctx: StepContext,
+  keep: readonly string[],
+): Promise<{ ids: Set<string>; unknown: string[] }> {
   const ids = new Set<string>();
   const unknown: string[] = [];
   for (const value of keep) {

@@ -22,14 +22,18 @@ export const disconnectStep = defineStep({
   async run(ctx, { keep }) {
     const details = await ctx.engine.containers.inspect(ctx.target.id, ctx.signal);
     if (details.networkMode === 'host') {
-      throw new Error('the container uses the host network namespace; it cannot be disconnected (stop or pause it instead)');
+      throw new Error(
+        'the container uses the host network namespace; it cannot be disconnected (stop or pause it instead)',
+      );
     }
     const kept = await resolveKept(ctx, keep);
     const cut = details.networks.filter((attachment) => !kept.ids.has(attachment.networkId));
     // Recorded before the first disconnect: whatever happens next, what was cut can be put back.
     ctx.recordUndo({ attachments: cut } satisfies DisconnectUndo);
     // Disconnect all at once: at 3 a.m. the window between the first and last network matters.
-    await Promise.all(cut.map((attachment) => ctx.engine.networks.disconnect(attachment.networkId, ctx.target.id, ctx.signal)));
+    await Promise.all(
+      cut.map((attachment) => ctx.engine.networks.disconnect(attachment.networkId, ctx.target.id, ctx.signal)),
+    );
     const undo: DisconnectUndo = { attachments: cut };
     const names = cut.map((a) => a.network);
     const unknownNote = kept.unknown.length ? `; no network named ${kept.unknown.join(', ')} to keep` : '';
@@ -37,7 +41,9 @@ export const disconnectStep = defineStep({
       outputs: { disconnected: names },
       undo,
       changed: cut.length > 0,
-      note: (cut.length ? `disconnected from ${names.join(', ')}` : 'already isolated: no network to disconnect') + unknownNote,
+      note:
+        (cut.length ? `disconnected from ${names.join(', ')}` : 'already isolated: no network to disconnect') +
+        unknownNote,
     };
   },
 });
@@ -46,12 +52,15 @@ export const restoreStep = defineStep({
   type: 'network.restore',
   description: 'Reconnect the container to the networks recorded by network.disconnect, with aliases and addresses',
   input: z
-    .object({ from: z.string().optional().describe('Bundle holding the record; default: the newest one for this container') })
+    .object({
+      from: z.string().optional().describe('Bundle holding the record; default: the newest one for this container'),
+    })
     .strict(),
   outputs: ['restored', 'source'],
   timeout: 30_000,
   mutates: true,
-  plan: ({ from }) => `reconnect the networks recorded ${from ? `in ${from}` : 'by the newest isolate bundle of this container'}`,
+  plan: ({ from }) =>
+    `reconnect the networks recorded ${from ? `in ${from}` : 'by the newest isolate bundle of this container'}`,
   async run(ctx, { from }) {
     const record = await findUndoRecord<DisconnectUndo>({
       evidenceDir: ctx.evidenceDir,
@@ -76,9 +85,9 @@ export const restoreStep = defineStep({
 });
 
 async function reconnect(ctx: StepContext, attachment: NetworkAttachment): Promise<string> {
-  const network = await ctx.engine.networks.inspect(attachment.networkId, ctx.signal).catch(() =>
-    ctx.engine.networks.inspect(attachment.network, ctx.signal),
-  );
+  const network = await ctx.engine.networks
+    .inspect(attachment.networkId, ctx.signal)
+    .catch(() => ctx.engine.networks.inspect(attachment.network, ctx.signal));
   const target = { ...attachment, networkId: network.id };
   if (network.name === defaultBridge) {
     await ctx.engine.networks.connect(ctx.target.id, { ...target, aliases: [] }, false, ctx.signal);

@@ -19,7 +19,8 @@ export interface VolumeBackup {
 
 export const backupStep = defineStep({
   type: 'volume.backup',
-  description: "Copy each volume of the container into the bundle as a tar (volumes/<name>.tar), through the archive API",
+  description:
+    'Copy each volume of the container into the bundle as a tar (volumes/<name>.tar), through the archive API',
   input: z
     .object({
       // Bind mounts are left out: a host path can be anything (/, the Docker socket), and it is not the container's data.
@@ -53,7 +54,9 @@ export const backupStep = defineStep({
     if (backups.length) await ctx.artifacts.json('volumes.json', backups);
     return {
       outputs: { volumes: backups.map((b) => b.name) },
-      note: backups.length ? backups.map((b) => `${b.name} (${b.destination}, ${b.size} bytes)`).join(', ') : 'no volumes to back up',
+      note: backups.length
+        ? backups.map((b) => `${b.name} (${b.destination}, ${b.size} bytes)`).join(', ')
+        : 'no volumes to back up',
     };
   },
 });

@@ -52,7 +52,11 @@ describe('copyArchive', () => {
     const { result, bodies } = await copied(dir, 10);
     expect([...bodies.keys()]).toEqual(['srv/x/', 'srv/x/a.txt', 'srv/x/z.txt']);
     expect(bodies.get('srv/x/z.txt')).toBe('zz');
-    expect(result.copied.map((e) => `${e.name}:${e.type}:${e.size}`)).toEqual(['srv/x/:directory:0', 'srv/x/a.txt:file:2', 'srv/x/z.txt:file:2']);
+    expect(result.copied.map((e) => `${e.name}:${e.type}:${e.size}`)).toEqual([
+      'srv/x/:directory:0',
+      'srv/x/a.txt:file:2',
+      'srv/x/z.txt:file:2',
+    ]);
     expect(result.bytes).toBe(4);
     expect(result.leftOut).toEqual([
       { name: 'srv/x/big.bin', size: 100, remaining: 8 },

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { bagInfoText, bagInfoValue, bagSize, bagitText, checkBagInfo, parseBagInfo, payloadOxum } from '../../src/evidence/bagit.js';
+import {
+  bagInfoText,
+  bagInfoValue,
+  bagSize,
+  bagitText,
+  checkBagInfo,
+  parseBagInfo,
+  payloadOxum,
+} from '../../src/evidence/bagit.js';
 import { manifestText, parseManifest, sha256Hex } from '../../src/evidence/manifest.js';
 import { bagName, bundleFileName, checkArtifactPath, spoolFileName } from '../../src/evidence/naming.js';
 
@@ -14,7 +22,9 @@ describe('naming', () => {
   });
 
   it('reduces playbook and incident names to letters, digits, dot, underscore and dash', () => {
-    expect(bagName(started, 'my playbook/v2', '../../etc passwd')).toBe('20251130T235958Z_my-playbook-v2_..-..-etc-passwd');
+    expect(bagName(started, 'my playbook/v2', '../../etc passwd')).toBe(
+      '20251130T235958Z_my-playbook-v2_..-..-etc-passwd',
+    );
     expect(bagName(started, 'ünïcödé', '')).toBe('20251130T235958Z_-n-c-d-_unnamed');
     expect(bagName(started, 'x'.repeat(200), 'y').length).toBeLessThan(100);
   });
@@ -30,7 +40,13 @@ describe('naming', () => {
   });
 
   it('accepts artifact paths relative to data/', () => {
-    for (const ok of ['run.json', 'targets/web-1/inspect.json', 'targets/db_2/logs.stdout.log', '.hidden', 'a b/ü.txt']) {
+    for (const ok of [
+      'run.json',
+      'targets/web-1/inspect.json',
+      'targets/db_2/logs.stdout.log',
+      '.hidden',
+      'a b/ü.txt',
+    ]) {
       expect(checkArtifactPath(ok)).toBe(ok);
     }
   });
@@ -62,7 +78,11 @@ describe('bag-info and bagit.txt', () => {
   });
 
   it('writes the computed fields first, then the given fields in the order given', () => {
-    const text = bagInfoText(started, { octets: 1_234_567, count: 3 }, { 'External-Identifier': 'INC-42', 'Contact-Name': 'alice' });
+    const text = bagInfoText(
+      started,
+      { octets: 1_234_567, count: 3 },
+      { 'External-Identifier': 'INC-42', 'Contact-Name': 'alice' },
+    );
     expect(text).toBe(
       'Bagging-Date: 2025-11-30\nPayload-Oxum: 1234567.3\nBag-Size: 1.2 MB\nExternal-Identifier: INC-42\nContact-Name: alice\n',
     );
@@ -97,9 +117,12 @@ describe('bag-info and bagit.txt', () => {
 describe('manifests', () => {
   it('writes one sha256sum-style line per file', () => {
     const a = sha256Hex('a');
-    expect(manifestText([{ path: 'data/a.txt', sha256: a }, { path: 'data/b c.txt', sha256: a }])).toBe(
-      `${a}  data/a.txt\n${a}  data/b c.txt\n`,
-    );
+    expect(
+      manifestText([
+        { path: 'data/a.txt', sha256: a },
+        { path: 'data/b c.txt', sha256: a },
+      ]),
+    ).toBe(`${a}  data/a.txt\n${a}  data/b c.txt\n`);
     expect(manifestText([])).toBe('');
   });
 
@@ -116,6 +139,9 @@ describe('manifests', () => {
   it('reports unreadable lines and paths listed twice', () => {
     const h = sha256Hex('x');
     const parsed = parseManifest(`${h}  data/a\nnot a line\n${h}  data/a\n`, 'manifest-sha256.txt');
-    expect(parsed.problems).toEqual(['manifest-sha256.txt line 2 is not "<sha256>  <path>": "not a line"', 'manifest-sha256.txt lists data/a twice']);
+    expect(parsed.problems).toEqual([
+      'manifest-sha256.txt line 2 is not "<sha256>  <path>": "not a line"',
+      'manifest-sha256.txt lists data/a twice',
+    ]);
   });
 });

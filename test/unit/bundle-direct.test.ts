@@ -38,7 +38,12 @@ function chunkOf(seed: number, index: number, size: number): Buffer {
 }
 
 /** `size` bytes of unknown length, in `chunkSize` chunks, yielding to the event loop now and then. */
-function generated(seed: number, size: number, chunkSize = 256 * 1024, failure?: Error): { stream: Readable; hash: () => string } {
+function generated(
+  seed: number,
+  size: number,
+  chunkSize = 256 * 1024,
+  failure?: Error,
+): { stream: Readable; hash: () => string } {
   const hash = createHash('sha256');
   let digest: string | undefined;
   const stream = Readable.from(
@@ -71,7 +76,10 @@ function sha256sumCheck(dir: string, list: string): string {
 }
 
 /** The finished bundle read by the system tools and by verifyBundle; returns the unpacked bag. */
-async function checkBundle(writer: BundleWriter, done: { path: string; sha256: string; size: number }): Promise<string> {
+async function checkBundle(
+  writer: BundleWriter,
+  done: { path: string; sha256: string; size: number },
+): Promise<string> {
   const report = await verifyBundle(done.path);
   expect(report.problems).toEqual([]);
   expect(report.ok).toBe(true);
@@ -137,7 +145,9 @@ describe('the tar header of a direct entry', () => {
     await handle.write(header, 0, header.length, 0);
     await handle.truncate(header.length + size + padding(size).length + 1024);
     await handle.close();
-    expect(execFileSync('tar', ['-tvf', path], { encoding: 'utf8' })).toMatch(new RegExp(` ${size} .* bag/data/huge.bin\\n$`));
+    expect(execFileSync('tar', ['-tvf', path], { encoding: 'utf8' })).toMatch(
+      new RegExp(` ${size} .* bag/data/huge.bin\\n$`),
+    );
 
     const extract = tar.extract();
     const seen = new Promise<number | undefined>((resolve) => extract.on('entry', (h) => resolve(h.size)));
@@ -184,7 +194,11 @@ describe('BundleWriter, uncompressed, with a large stream of unknown length', ()
     await writer.addFile('run.json', '{}');
     const done = await writer.finalize();
 
-    expect(record).toEqual({ path: 'targets/web-1/filesystem.tar', size: sent + tail.length, sha256: hash.digest('hex') });
+    expect(record).toEqual({
+      path: 'targets/web-1/filesystem.tar',
+      size: sent + tail.length,
+      sha256: hash.digest('hex'),
+    });
     const bag = await checkBundle(writer, done);
     expect((await stat(join(bag, 'data/targets/web-1/filesystem.tar'))).size).toBe(sent + tail.length);
     expect(await readFile(join(bag, 'data/run.json'), 'utf8')).toBe('{}');
@@ -222,7 +236,9 @@ describe('BundleWriter, uncompressed, with a large stream of unknown length', ()
       }
     };
     await feedFirst(DIRECT_AFTER_BYTES + 2 * MiB);
-    await expect.poll(async () => (await stat(`${writer.path}.partial`)).size, { timeout: 10_000 }).toBeGreaterThan(DIRECT_AFTER_BYTES);
+    await expect
+      .poll(async () => (await stat(`${writer.path}.partial`)).size, { timeout: 10_000 })
+      .toBeGreaterThan(DIRECT_AFTER_BYTES);
 
     // Meanwhile everyone else: two more exports, documents, known-size archives, logs.
     const bigs = [1, 2].map((t) => ({ t, ...generated(t, DIRECT_AFTER_BYTES + (5 + t) * MiB + 123) }));
@@ -231,13 +247,25 @@ describe('BundleWriter, uncompressed, with a large stream of unknown length', ()
       for (let i = 0; i < 10; i++) {
         const body = `{"target":${t},"file":${i}}`.repeat(i * 50 + 1);
         expected.set(`targets/web-${t}/doc-${i}.json`, sha256(body));
-        adds.push(new Promise((resolve) => setTimeout(resolve, i * 3)).then(() => writer.addFile(`targets/web-${t}/doc-${i}.json`, body)));
+        adds.push(
+          new Promise((resolve) => setTimeout(resolve, i * 3)).then(() =>
+            writer.addFile(`targets/web-${t}/doc-${i}.json`, body),
+          ),
+        );
       }
       const known = chunkOf(10 + t, 0, 2 * MiB + 7);
       expected.set(`targets/web-${t}/files.tar`, sha256(known));
-      adds.push(writer.addStream(`targets/web-${t}/files.tar`, Readable.from([known.subarray(0, MiB), known.subarray(MiB)]), { size: known.length }));
+      adds.push(
+        writer.addStream(`targets/web-${t}/files.tar`, Readable.from([known.subarray(0, MiB), known.subarray(MiB)]), {
+          size: known.length,
+        }),
+      );
       const log = generated(20 + t, 300 * 1024, 4096);
-      adds.push(writer.addStream(`targets/web-${t}/logs.stdout.log`, log.stream).then(() => expected.set(`targets/web-${t}/logs.stdout.log`, log.hash())));
+      adds.push(
+        writer
+          .addStream(`targets/web-${t}/logs.stdout.log`, log.stream)
+          .then(() => expected.set(`targets/web-${t}/logs.stdout.log`, log.hash())),
+      );
     }
     await feedFirst(16 * MiB);
     first.end();
@@ -295,7 +323,10 @@ describe('BundleWriter, uncompressed, with a large stream of unknown length', ()
     const stderr = new PassThrough();
     const out = createHash('sha256');
     const err = createHash('sha256');
-    const adds = Promise.all([writer.addStream('logs.stdout.log', stdout), writer.addStream('logs.stderr.log', stderr)]);
+    const adds = Promise.all([
+      writer.addStream('logs.stdout.log', stdout),
+      writer.addStream('logs.stderr.log', stderr),
+    ]);
     // Both grow past DIRECT_AFTER_BYTES: the second one to get there finds the tar taken.
     for (let i = 0; i < 80; i++) {
       const a = chunkOf(1, i, MiB);
@@ -323,7 +354,12 @@ describe('BundleWriter, uncompressed, with a large stream of unknown length', ()
     await writer.addFile('run.json', '{"status":"aborted"}');
     const done = await writer.finalize();
 
-    expect(writer.artifacts()[0]).toEqual({ path: 'targets/web-1/filesystem.tar', size, sha256: hash(), incomplete: 'engine connection reset' });
+    expect(writer.artifacts()[0]).toEqual({
+      path: 'targets/web-1/filesystem.tar',
+      size,
+      sha256: hash(),
+      incomplete: 'engine connection reset',
+    });
     const bag = await checkBundle(writer, done);
     expect((await stat(join(bag, 'data/targets/web-1/filesystem.tar'))).size).toBe(size);
     expect(await readFile(join(bag, 'bag-info.txt'), 'utf8')).toContain(`Payload-Oxum: ${size + 20}.2\n`);
@@ -351,8 +387,11 @@ describe('BundleWriter, uncompressed, with a large stream of unknown length', ()
     const source = new PassThrough();
     const added = writer.addStream('targets/web-1/filesystem.tar', source);
     added.catch(() => undefined);
-    for (let i = 0, sent = 0; sent <= DIRECT_AFTER_BYTES + 4 * MiB; i++, sent += MiB) await feed(source, chunkOf(3, i, MiB));
-    await expect.poll(async () => (await stat(`${writer.path}.partial`)).size, { timeout: 10_000 }).toBeGreaterThan(DIRECT_AFTER_BYTES);
+    for (let i = 0, sent = 0; sent <= DIRECT_AFTER_BYTES + 4 * MiB; i++, sent += MiB)
+      await feed(source, chunkOf(3, i, MiB));
+    await expect
+      .poll(async () => (await stat(`${writer.path}.partial`)).size, { timeout: 10_000 })
+      .toBeGreaterThan(DIRECT_AFTER_BYTES);
 
     await writer.discard();
     expect(await readdir(dir)).toEqual([]);

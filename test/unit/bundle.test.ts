@@ -100,7 +100,9 @@ describe('BundleWriter', () => {
     expect(sha256sumCheck(bag, 'manifest-sha256.txt')).not.toMatch(/FAILED/);
     expect(sha256sumCheck(bag, 'tagmanifest-sha256.txt')).toMatch(/bag-info.txt: OK/);
     for (const [path, content] of expected) expect(await readFile(join(bag, 'data', path), 'utf8')).toBe(content);
-    expect(await readFile(join(bag, 'bagit.txt'), 'utf8')).toBe('BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n');
+    expect(await readFile(join(bag, 'bagit.txt'), 'utf8')).toBe(
+      'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n',
+    );
   });
 
   it('writes a sha256sum sidecar, mode 0600, and leaves no partial or spool files behind', async () => {
@@ -115,7 +117,9 @@ describe('BundleWriter', () => {
     const [systemHash] = execFileSync('sha256sum', [done.path], { encoding: 'utf8' }).split(' ');
     expect(done.sha256).toBe(systemHash);
     expect(sidecar).toBe(`${systemHash}  ${done.path.split('/').pop()}\n`);
-    expect(execFileSync('sha256sum', ['-c', `${done.path}.sha256`], { cwd: evidence, encoding: 'utf8' })).toMatch(/: OK/);
+    expect(execFileSync('sha256sum', ['-c', `${done.path}.sha256`], { cwd: evidence, encoding: 'utf8' })).toMatch(
+      /: OK/,
+    );
     expect(done.size).toBe((await stat(done.path)).size);
     expect((await stat(done.path)).mode & 0o777).toBe(0o600);
     expect((await stat(`${done.path}.sha256`)).mode & 0o777).toBe(0o600);
@@ -171,7 +175,12 @@ describe('BundleWriter', () => {
     ]);
     expect(results[1]).toEqual({ status: 'rejected', reason: boom });
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
-    expect(writer.artifacts().map((a) => a.path).sort()).toEqual(['after.txt', 'before.txt']);
+    expect(
+      writer
+        .artifacts()
+        .map((a) => a.path)
+        .sort(),
+    ).toEqual(['after.txt', 'before.txt']);
     expect((await readdir(dir)).some((name) => name.includes('.spool-'))).toBe(false);
 
     // The failed path was never written, so a retry may use it.
@@ -186,7 +195,9 @@ describe('BundleWriter', () => {
     const dir = await tempDir();
     const writer = await BundleWriter.open(options(dir, { compression: 'none' }));
     const boom = new Error('export aborted');
-    await expect(writer.addStream('targets/web-1/filesystem.tar', failingStream(['abcd'], boom), { size: 10 })).rejects.toBe(boom);
+    await expect(
+      writer.addStream('targets/web-1/filesystem.tar', failingStream(['abcd'], boom), { size: 10 }),
+    ).rejects.toBe(boom);
     await writer.addFile('run.json', '{}');
     const done = await writer.finalize();
 
@@ -218,12 +229,25 @@ describe('BundleWriter', () => {
   it('rejects unsafe and duplicate artifact paths, naming the path', async () => {
     const dir = await tempDir();
     const writer = await BundleWriter.open(options(dir));
-    for (const bad of ['/etc/passwd', '../escape', 'a/../b', 'a//b', 'a/', '', 'a\\b', 'a/./b', 'line\nbreak', '100%']) {
+    for (const bad of [
+      '/etc/passwd',
+      '../escape',
+      'a/../b',
+      'a//b',
+      'a/',
+      '',
+      'a\\b',
+      'a/./b',
+      'line\nbreak',
+      '100%',
+    ]) {
       await expect(writer.addFile(bad, 'x')).rejects.toThrow(UsageError);
       await expect(writer.addFile(bad, 'x')).rejects.toThrow(JSON.stringify(bad));
     }
     await writer.addFile('targets/web-1/inspect.json', '{}');
-    await expect(writer.addFile('targets/web-1/inspect.json', '{}')).rejects.toThrow('data/targets/web-1/inspect.json is already in bundle');
+    await expect(writer.addFile('targets/web-1/inspect.json', '{}')).rejects.toThrow(
+      'data/targets/web-1/inspect.json is already in bundle',
+    );
     await expect(writer.addStream('targets/web-1/inspect.json', slowStream(['x']))).rejects.toThrow(UsageError);
     await writer.discard();
   });
@@ -291,7 +315,9 @@ describe('BundleWriter', () => {
   it('rejects bag-info fields it computes itself or that span lines', async () => {
     const dir = await tempDir();
     await expect(BundleWriter.open(options(dir, { bagInfo: { 'Payload-Oxum': '1.1' } }))).rejects.toThrow(UsageError);
-    await expect(BundleWriter.open(options(dir, { bagInfo: { 'Contact-Name': 'a\nb' } }))).rejects.toThrow(/Contact-Name/);
+    await expect(BundleWriter.open(options(dir, { bagInfo: { 'Contact-Name': 'a\nb' } }))).rejects.toThrow(
+      /Contact-Name/,
+    );
     await writeFile(join(dir, 'keep'), '');
     expect(await readdir(dir)).toEqual(['keep']);
   });

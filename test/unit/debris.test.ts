@@ -6,7 +6,15 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { classifyDebris, createRunMarker, debrisWarning, debrisWarningFor, findDebris, removeRunMarker, runMarkerPath } from '../../src/evidence/debris.js';
+import {
+  classifyDebris,
+  createRunMarker,
+  debrisWarning,
+  debrisWarningFor,
+  findDebris,
+  removeRunMarker,
+  runMarkerPath,
+} from '../../src/evidence/debris.js';
 import { useTempDirs } from './temp-dirs.js';
 
 const tempDir = useTempDirs('firebreak-debris-');
@@ -22,7 +30,9 @@ async function folderWith(files: Record<string, number>): Promise<string> {
 
 /** A pid that no process has any more. */
 function deadPid(): number {
-  return Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }));
+  return Number(
+    execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }),
+  );
 }
 
 describe('findDebris', () => {
@@ -47,7 +57,12 @@ describe('findDebris', () => {
     const a = groups.find((g) => g.bundle === A)!;
     expect(a.size).toBe(6307);
     expect(a.files.map((f) => `${f.kind}:${f.name}`).sort()).toEqual(
-      [`journal:.${A}.journal`, `partial:${A}.partial`, `spool:.${A}.spool-0a1b2c3d4e5f`, `spool:.${A}.spool-ffeeddccbbaa`].sort(),
+      [
+        `journal:.${A}.journal`,
+        `partial:${A}.partial`,
+        `spool:.${A}.spool-0a1b2c3d4e5f`,
+        `spool:.${A}.spool-ffeeddccbbaa`,
+      ].sort(),
     );
     expect(a.inProgress).toBeUndefined();
     expect(groups.find((g) => g.bundle === B)!.files.map((f) => f.kind)).toEqual(['journal']);
@@ -63,7 +78,10 @@ describe('findDebris', () => {
   it('counts debris as in progress while a process holds one of its files open for writing, not for reading', async () => {
     const dir = await folderWith({ [`${A}.partial`]: 100, [`.${A}.journal`]: 10 });
     const holdOpen = async (flags: string) => {
-      const child = spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(join(dir, `.${A}.journal`))}, '${flags}'); console.log('open'); setInterval(() => {}, 1000)`]);
+      const child = spawn(process.execPath, [
+        '-e',
+        `require('fs').openSync(${JSON.stringify(join(dir, `.${A}.journal`))}, '${flags}'); console.log('open'); setInterval(() => {}, 1000)`,
+      ]);
       await new Promise((resolve) => child.stdout.once('data', resolve));
       return child;
     };
@@ -114,7 +132,9 @@ describe('the run marker', () => {
     const dir = await tempDir();
     const path = await createRunMarker(join(dir, A));
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ pid: process.pid, host: hostname() });
-    await expect(createRunMarker(join(dir, A))).rejects.toThrow(/is being written already \(process \d+ is still running\)/);
+    await expect(createRunMarker(join(dir, A))).rejects.toThrow(
+      /is being written already \(process \d+ is still running\)/,
+    );
 
     await writeFile(path, JSON.stringify({ pid: 1, host: hostname() }));
     await removeRunMarker(join(dir, A));
@@ -135,7 +155,11 @@ describe('the run marker', () => {
 
 describe('the warning a run prints', () => {
   it('names the count, the size and the command, in one line, for finished runs only', async () => {
-    const dir = await folderWith({ [`${A}.partial`]: 1024 * 1024, [`.${A}.spool-0a1b2c3d4e5f`]: 512 * 1024, [`.${B}.journal`]: 0 });
+    const dir = await folderWith({
+      [`${A}.partial`]: 1024 * 1024,
+      [`.${A}.spool-0a1b2c3d4e5f`]: 512 * 1024,
+      [`.${B}.journal`]: 0,
+    });
     const groups = await findDebris(dir);
 
     const line = debrisWarning(groups, dir)!;
@@ -145,7 +169,12 @@ describe('the warning a run prints', () => {
         `run \`firebreak bundle recover --evidence-dir ${dir}\` to turn it into verifiable bundles`,
     );
     expect(line).not.toContain('\n');
-    expect(debrisWarning(groups.map((g) => ({ ...g, inProgress: 'running' })), dir)).toBeUndefined();
+    expect(
+      debrisWarning(
+        groups.map((g) => ({ ...g, inProgress: 'running' })),
+        dir,
+      ),
+    ).toBeUndefined();
   });
 
   it('is one call for a run to make as it starts, and never fails it', async () => {

@@ -110,7 +110,9 @@ describe('parallel gzip stream', () => {
     expect(gunzipSync(Buffer.concat(out)).toString()).toBe('inspect.json of a container that is about to be killed');
     gz.end(Buffer.from(', and what came after'));
     await new Promise((res) => gz.on('end', res));
-    expect(gunzipSync(Buffer.concat(out)).toString()).toBe('inspect.json of a container that is about to be killed, and what came after');
+    expect(gunzipSync(Buffer.concat(out)).toString()).toBe(
+      'inspect.json of a container that is about to be killed, and what came after',
+    );
   });
 
   it('emits one member per chunk, in input order, whatever order the workers finish in', async () => {
@@ -126,9 +128,13 @@ describe('parallel gzip stream', () => {
     }
     const out: Buffer[] = [];
     // No idle flush: the pause must not cut a member short here.
-    await pipeline(source, createGzipStream({ chunkSize: chunk, workers: 3, idleFlushMs: 0 }), async (gz: AsyncIterable<Buffer>) => {
-      for await (const member of gz) out.push(member);
-    });
+    await pipeline(
+      source,
+      createGzipStream({ chunkSize: chunk, workers: 3, idleFlushMs: 0 }),
+      async (gz: AsyncIterable<Buffer>) => {
+        for await (const member of gz) out.push(member);
+      },
+    );
     expect(gunzipSync(Buffer.concat(out)).equals(input)).toBe(true);
     const found = members(Buffer.concat(out));
     expect(found).toHaveLength(40);
@@ -237,8 +243,11 @@ console.log('done');
     );
     const started = Date.now();
     const stdout = await new Promise<string>((res, rej) => {
-      execFile(process.execPath, ['--import', 'tsx', script], { timeout: 20_000, cwd: resolve(module, '../../..') }, (error, out, err) =>
-        error ? rej(new Error(`${error.message}\n${err}`)) : res(out),
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', script],
+        { timeout: 20_000, cwd: resolve(module, '../../..') },
+        (error, out, err) => (error ? rej(new Error(`${error.message}\n${err}`)) : res(out)),
       );
     });
     expect(stdout.trim()).toBe('done');

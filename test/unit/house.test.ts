@@ -14,43 +14,43 @@
 //    - The ground floor (errors, log, bytes, duration, secrets, version) imports only itself.
 //    - Skipping a floor on the way down is allowed (the engine opens the docker adapter itself).
 // 3. Only src/docker imports dockerode (or its modem and ssh transport).
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
-import {dirname, join, relative, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
-import ts from 'typescript'
-import {describe, expect, it} from 'vitest'
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-const src = join(root, 'src')
-const dist = join(root, 'dist')
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const src = join(root, 'src');
+const dist = join(root, 'dist');
 
 function filesUnder(dir: string, ext: RegExp): string[] {
-  return readdirSync(dir, {withFileTypes: true}).flatMap((entry) => {
-    const path = join(dir, entry.name)
-    return entry.isDirectory() ? filesUnder(path, ext) : ext.test(entry.name) ? [path] : []
-  })
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? filesUnder(path, ext) : ext.test(entry.name) ? [path] : [];
+  });
 }
 
 // ---- 1. no child process ----------------------------------------------------------------------
 
-const spawningModules = /^(node:)?child_process$|^execa$|^shelljs$|^cross-spawn$|^zx$|^node-pty$/
+const spawningModules = /^(node:)?child_process$|^execa$|^shelljs$|^cross-spawn$|^zx$|^node-pty$/;
 // spawn( and exec( as calls of their own; a RegExp's .exec( is no process.
-const spawningCall = /(?<![.\w$])(spawn|spawnSync|exec|execSync|execFile|execFileSync|fork)\s*\(/
+const spawningCall = /(?<![.\w$])(spawn|spawnSync|exec|execSync|execFile|execFileSync|fork)\s*\(/;
 
 /** Each import of a spawning module and each spawning call in `text`, as "line N: ...". */
 function spawnFindings(text: string): string[] {
-  const found: string[] = []
-  for (const name of importsOf(text)) if (spawningModules.test(name)) found.push(`imports ${name}`)
+  const found: string[] = [];
+  for (const name of importsOf(text)) if (spawningModules.test(name)) found.push(`imports ${name}`);
   text.split('\n').forEach((line, index) => {
-    const code = line.replace(/\/\/.*$/, '').replace(/^\s*\*.*$/, '')
-    if (spawningCall.test(code) || /child_process/.test(code)) found.push(`line ${index + 1}: ${line.trim()}`)
-  })
-  return found
+    const code = line.replace(/\/\/.*$/, '').replace(/^\s*\*.*$/, '');
+    if (spawningCall.test(code) || /child_process/.test(code)) found.push(`line ${index + 1}: ${line.trim()}`);
+  });
+  return found;
 }
 
 /** Every module a file imports: static imports, re-exports, import() and require(). */
 function importsOf(text: string): string[] {
-  return ts.preProcessFile(text, true, true).importedFiles.map((file) => file.fileName)
+  return ts.preProcessFile(text, true, true).importedFiles.map((file) => file.fileName);
 }
 
 describe('no shell or child process', () => {
@@ -60,33 +60,35 @@ describe('no shell or child process', () => {
       'imports node:child_process',
       "line 1: import {spawn} from 'node:child_process'",
       "line 2: spawn('sh', ['-c', cmd])",
-    ])
-    expect(spawnFindings(`const cp = require('child_process')`)).toContain('imports child_process')
-    expect(spawnFindings(`const {execa} = await import('execa')`)).toEqual(['imports execa'])
-    expect(spawnFindings(`import shell from 'shelljs'\nshell.exec('ls')`)).toEqual(['imports shelljs'])
-    expect(spawnFindings(`exec ('rm -rf /')`)).toHaveLength(1)
-    expect(spawnFindings(`const m = /x/.exec(text) // spawn( in a comment\n * exec( in a doc comment`)).toEqual([])
-  })
+    ]);
+    expect(spawnFindings(`const cp = require('child_process')`)).toContain('imports child_process');
+    expect(spawnFindings(`const {execa} = await import('execa')`)).toEqual(['imports execa']);
+    expect(spawnFindings(`import shell from 'shelljs'\nshell.exec('ls')`)).toEqual(['imports shelljs']);
+    expect(spawnFindings(`exec ('rm -rf /')`)).toHaveLength(1);
+    expect(spawnFindings(`const m = /x/.exec(text) // spawn( in a comment\n * exec( in a doc comment`)).toEqual([]);
+  });
 
   it('src/ imports no child_process, execa or shelljs, and calls no spawn( or exec(', () => {
     const findings = filesUnder(src, /\.ts$/).flatMap((file) =>
       spawnFindings(readFileSync(file, 'utf8')).map((finding) => `${relative(root, file)}: ${finding}`),
-    )
-    expect(findings).toEqual([])
-  })
+    );
+    expect(findings).toEqual([]);
+  });
 
   it('dist/, the code that ships, imports no child_process, execa or shelljs, and calls no spawn( or exec(', () => {
-    expect(existsSync(dist), 'dist/ is missing: run `npm run build` first').toBe(true)
-    const files = filesUnder(dist, /\.js$/)
-    expect(files.length).toBeGreaterThan(20)
-    const findings = files.flatMap((file) => spawnFindings(readFileSync(file, 'utf8')).map((finding) => `${relative(root, file)}: ${finding}`))
-    expect(findings).toEqual([])
-  })
-})
+    expect(existsSync(dist), 'dist/ is missing: run `npm run build` first').toBe(true);
+    const files = filesUnder(dist, /\.js$/);
+    expect(files.length).toBeGreaterThan(20);
+    const findings = files.flatMap((file) =>
+      spawnFindings(readFileSync(file, 'utf8')).map((finding) => `${relative(root, file)}: ${finding}`),
+    );
+    expect(findings).toEqual([]);
+  });
+});
 
 // ---- 2. floors --------------------------------------------------------------------------------
 
-const ground = new Set(['errors', 'log', 'bytes', 'duration', 'secrets', 'version'])
+const ground = new Set(['errors', 'log', 'bytes', 'duration', 'secrets', 'version']);
 /** What each part of src/ may import besides itself and the ground floor. */
 const mayImport: Record<string, string[]> = {
   commands: ['cli', 'engine', 'steps', 'docker', 'evidence', 'report'],
@@ -97,41 +99,44 @@ const mayImport: Record<string, string[]> = {
   report: ['evidence'],
   evidence: [],
   ground: [],
-}
-const dockerPackages = /^(dockerode|docker-modem|ssh2)(\/|$)/
+};
+const dockerPackages = /^(dockerode|docker-modem|ssh2)(\/|$)/;
 
 /** The part of src/ a file belongs to: its first folder, or 'ground' for a file at the top. */
 function partOf(file: string): string {
-  const [first, second] = relative(src, file).split('/')
+  const [first, second] = relative(src, file).split('/');
   if (second === undefined) {
-    const name = first!.replace(/\.(ts|js)$/, '')
-    if (!ground.has(name)) throw new Error(`src/${first} is at the top of src/ but not on the ground floor: give it a floor in this test`)
-    return 'ground'
+    const name = first!.replace(/\.(ts|js)$/, '');
+    if (!ground.has(name))
+      throw new Error(`src/${first} is at the top of src/ but not on the ground floor: give it a floor in this test`);
+    return 'ground';
   }
-  if (!(first! in mayImport)) throw new Error(`src/${first}/ has no floor yet: add it to mayImport in this test, with the rule it follows`)
-  return first!
+  if (!(first! in mayImport))
+    throw new Error(`src/${first}/ has no floor yet: add it to mayImport in this test, with the rule it follows`);
+  return first!;
 }
 
 /** Every import that crosses a floor the wrong way, or reaches dockerode from outside src/docker. */
-function floorViolations(files: Array<{path: string; text: string}>): string[] {
-  const problems: string[] = []
-  for (const {path, text} of files) {
-    const from = partOf(path)
+function floorViolations(files: Array<{ path: string; text: string }>): string[] {
+  const problems: string[] = [];
+  for (const { path, text } of files) {
+    const from = partOf(path);
     for (const name of importsOf(text)) {
-      const where = relative(root, path)
-      if (dockerPackages.test(name) && from !== 'docker') problems.push(`${where} imports ${name}: only src/docker talks to dockerode`)
-      if (!name.startsWith('.')) continue
-      const to = partOf(resolve(dirname(path), name))
-      if (to === from || to === 'ground') continue
-      if (!mayImport[from]!.includes(to)) problems.push(`${where} (${from}) imports ${name} (${to})`)
+      const where = relative(root, path);
+      if (dockerPackages.test(name) && from !== 'docker')
+        problems.push(`${where} imports ${name}: only src/docker talks to dockerode`);
+      if (!name.startsWith('.')) continue;
+      const to = partOf(resolve(dirname(path), name));
+      if (to === from || to === 'ground') continue;
+      if (!mayImport[from]!.includes(to)) problems.push(`${where} (${from}) imports ${name} (${to})`);
     }
   }
-  return problems
+  return problems;
 }
 
 describe('the import graph of src/', () => {
   it('names a floor crossed the wrong way, and dockerode imported outside src/docker, when they happen', () => {
-    const at = (path: string, text: string) => ({path: join(src, path), text})
+    const at = (path: string, text: string) => ({ path: join(src, path), text });
     expect(
       floorViolations([
         at('docker/containers.ts', `import {runPlaybook} from '../engine/run.js'`),
@@ -146,18 +151,18 @@ describe('the import graph of src/', () => {
         at('report/bundle.ts', `import {readBundleEntries} from '../evidence/reader.js'`),
       ]),
     ).toEqual([
-      "src/docker/containers.ts (docker) imports ../engine/run.js (engine)",
+      'src/docker/containers.ts (docker) imports ../engine/run.js (engine)',
       'src/steps/network.ts imports dockerode: only src/docker talks to dockerode',
-      "src/evidence/bundle.ts (evidence) imports ../report/markdown.js (report)",
-      "src/errors.ts (ground) imports ./evidence/naming.js (evidence)",
-      "src/engine/run.ts (engine) imports ../commands/run.js (commands)",
-      "src/cli/base.ts (cli) imports ../commands/isolate.js (commands)",
-    ])
-  })
+      'src/evidence/bundle.ts (evidence) imports ../report/markdown.js (report)',
+      'src/errors.ts (ground) imports ./evidence/naming.js (evidence)',
+      'src/engine/run.ts (engine) imports ../commands/run.js (commands)',
+      'src/cli/base.ts (cli) imports ../commands/isolate.js (commands)',
+    ]);
+  });
 
   it('goes only down the floors, and only src/docker imports dockerode', () => {
-    const files = filesUnder(src, /\.ts$/).map((path) => ({path, text: readFileSync(path, 'utf8')}))
-    expect(files.length).toBeGreaterThan(50)
-    expect(floorViolations(files)).toEqual([])
-  })
-})
+    const files = filesUnder(src, /\.ts$/).map((path) => ({ path, text: readFileSync(path, 'utf8') }));
+    expect(files.length).toBeGreaterThan(50);
+    expect(floorViolations(files)).toEqual([]);
+  });
+});

@@ -39,22 +39,43 @@ interface Original {
 async function writeOriginal(compression: 'gzip' | 'none'): Promise<Original> {
   const dir = await tempDir();
   const incident = `INC-${randomBytes(3).toString('hex')}`;
-  const writer = await BundleWriter.open({ dir, playbook: 'forensics', incident, compression, startedAt: STARTED, bagInfo: {} });
+  const writer = await BundleWriter.open({
+    dir,
+    playbook: 'forensics',
+    incident,
+    compression,
+    startedAt: STARTED,
+    bagInfo: {},
+  });
   await writer.addFile('targets/web-1/inspect.json', JSON.stringify(INSPECT));
   await writer.addFile('targets/web-1/top.json', JSON.stringify({ Processes: [['1', 'sleep']] }));
-  await writer.addStream('targets/web-1/logs.stdout.log', Readable.from(Array.from({ length: 2000 }, (_, i) => Buffer.from(`line ${i}\n`))));
+  await writer.addStream(
+    'targets/web-1/logs.stdout.log',
+    Readable.from(Array.from({ length: 2000 }, (_, i) => Buffer.from(`line ${i}\n`))),
+  );
   await writer.addStream('targets/web-1/filesystem.tar', Readable.from([FILESYSTEM]), { size: FILESYSTEM.length });
   await writer.addFile('targets/web-1/diff.json', '[]\n');
   const done = await writer.finalize();
   const entries = tarOffsets(done.path);
   expect(entries.map((e) => e.path)).toEqual([
-    'data/targets/web-1/inspect.json', 'data/targets/web-1/top.json', 'data/targets/web-1/logs.stdout.log',
-    'data/targets/web-1/filesystem.tar', 'data/targets/web-1/diff.json',
+    'data/targets/web-1/inspect.json',
+    'data/targets/web-1/top.json',
+    'data/targets/web-1/logs.stdout.log',
+    'data/targets/web-1/filesystem.tar',
+    'data/targets/web-1/diff.json',
   ]);
-  const manifest = (await readBundleEntries(done.path, (rel) => rel === 'manifest-sha256.txt')).get('manifest-sha256.txt')!;
+  const manifest = (await readBundleEntries(done.path, (rel) => rel === 'manifest-sha256.txt')).get(
+    'manifest-sha256.txt',
+  )!;
   const raw = await readFile(done.path);
   const tarBytes = compression === 'gzip' ? gunzipSync(raw) : raw;
-  return { path: done.path, bundle: basename(done.path), hashes: parseManifest(manifest.toString('utf8'), 'manifest').entries, entries, tar: tarBytes };
+  return {
+    path: done.path,
+    bundle: basename(done.path),
+    hashes: parseManifest(manifest.toString('utf8'), 'manifest').entries,
+    entries,
+    tar: tarBytes,
+  };
 }
 
 /** Each payload entry's offsets as GNU tar lists them (`-R` prints the block number of each header). */
@@ -68,21 +89,72 @@ function tarOffsets(path: string): Original['entries'] {
 }
 
 const JOURNAL_LINES = [
-  { level: 30, time: '2025-03-04T05:06:07.100Z', run: 'run-1234', incident: 'INC-42', playbook: 'forensics', params: { export: true }, targets: ['web-1'], operator: { user: 'alice', host: 'bastion' }, msg: 'run started' },
-  { level: 30, time: '2025-03-04T05:06:07.200Z', run: 'run-1234', incident: 'INC-42', target: 'web-1', step: 'top', uses: 'evidence.top', status: 'succeeded', durationMs: 90, note: '1 process', msg: 'top succeeded' },
-  { level: 40, time: '2025-03-04T05:06:07.300Z', run: 'run-1234', incident: 'INC-42', target: 'web-1', step: 'stats', uses: 'evidence.stats', attempt: 1, delayMs: 10, error: 'timeout', msg: 'retrying' },
-  { level: 40, time: '2025-03-04T05:06:07.400Z', run: 'run-1234', incident: 'INC-42', target: 'web-1', step: 'stats', uses: 'evidence.stats', status: 'failed', durationMs: 150, error: 'engine said: timeout', msg: 'stats failed' },
+  {
+    level: 30,
+    time: '2025-03-04T05:06:07.100Z',
+    run: 'run-1234',
+    incident: 'INC-42',
+    playbook: 'forensics',
+    params: { export: true },
+    targets: ['web-1'],
+    operator: { user: 'alice', host: 'bastion' },
+    msg: 'run started',
+  },
+  {
+    level: 30,
+    time: '2025-03-04T05:06:07.200Z',
+    run: 'run-1234',
+    incident: 'INC-42',
+    target: 'web-1',
+    step: 'top',
+    uses: 'evidence.top',
+    status: 'succeeded',
+    durationMs: 90,
+    note: '1 process',
+    msg: 'top succeeded',
+  },
+  {
+    level: 40,
+    time: '2025-03-04T05:06:07.300Z',
+    run: 'run-1234',
+    incident: 'INC-42',
+    target: 'web-1',
+    step: 'stats',
+    uses: 'evidence.stats',
+    attempt: 1,
+    delayMs: 10,
+    error: 'timeout',
+    msg: 'retrying',
+  },
+  {
+    level: 40,
+    time: '2025-03-04T05:06:07.400Z',
+    run: 'run-1234',
+    incident: 'INC-42',
+    target: 'web-1',
+    step: 'stats',
+    uses: 'evidence.stats',
+    status: 'failed',
+    durationMs: 150,
+    error: 'engine said: timeout',
+    msg: 'stats failed',
+  },
 ];
 // The hard exit cut the last line in half.
 const JOURNAL = `${JOURNAL_LINES.map((l) => JSON.stringify(l)).join('\n')}\n{"level":30,"time":"2025-03-04T05:06:08`;
 const SPOOL = randomBytes(300_000);
 
 /** An evidence folder holding the first `cut` bytes of the bundle as its `.partial`, a spool file and a journal. */
-async function debrisOf(original: Original, cut: number, extras = { partial: true, spool: true, journal: true }): Promise<string> {
+async function debrisOf(
+  original: Original,
+  cut: number,
+  extras = { partial: true, spool: true, journal: true },
+): Promise<string> {
   const evidence = join(await tempDir(), 'evidence');
   await mkdir(evidence, { mode: 0o700 });
   const raw = await readFile(original.path);
-  if (extras.partial) await writeFile(join(evidence, `${original.bundle}.partial`), raw.subarray(0, cut), { mode: 0o600 });
+  if (extras.partial)
+    await writeFile(join(evidence, `${original.bundle}.partial`), raw.subarray(0, cut), { mode: 0o600 });
   if (extras.spool) await writeFile(join(evidence, `.${original.bundle}.spool-0a1b2c3d4e5f`), SPOOL, { mode: 0o600 });
   if (extras.journal) await writeFile(join(evidence, `.${original.bundle}.journal`), JOURNAL, { mode: 0o600 });
   return evidence;
@@ -99,7 +171,9 @@ async function recoveredManifest(path: string): Promise<Map<string, string>> {
 }
 
 async function runJson(path: string): Promise<any> {
-  return JSON.parse((await readBundleEntries(path, (rel) => rel === 'data/run.json')).get('data/run.json')!.toString('utf8'));
+  return JSON.parse(
+    (await readBundleEntries(path, (rel) => rel === 'data/run.json')).get('data/run.json')!.toString('utf8'),
+  );
 }
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
@@ -111,50 +185,66 @@ describe('bundle recover on an uncompressed partial', () => {
     ['cut inside the header of the export', (o: Original) => exportEntry(o).header + 100, 3],
     ['cut in the middle of the export', (o: Original) => exportEntry(o).end - 1_000_000, 3],
     ['cut right after the export, before its padding', (o: Original) => exportEntry(o).end, 4],
-    ['cut before the tag files, every payload entry whole', (o: Original) => Math.max(...o.entries.map((e) => e.end)), 5],
-  ])('keeps every whole entry with its original hash, leaves the cut one out, and verifies: %s', async (_case, at, wholeCount) => {
-    const original = await writeOriginal('none');
-    const cut = at(original);
-    const evidence = await debrisOf(original, cut);
+    [
+      'cut before the tag files, every payload entry whole',
+      (o: Original) => Math.max(...o.entries.map((e) => e.end)),
+      5,
+    ],
+  ])(
+    'keeps every whole entry with its original hash, leaves the cut one out, and verifies: %s',
+    async (_case, at, wholeCount) => {
+      const original = await writeOriginal('none');
+      const cut = at(original);
+      const evidence = await debrisOf(original, cut);
 
-    const [result] = await recoverDebris([], evidence);
+      const [result] = await recoverDebris([], evidence);
 
-    expect(result!.status, result!.message).toBe('recovered');
-    const report = await verifyBundle(result!.path!);
-    expect(report.problems).toEqual([]);
-    const manifest = await recoveredManifest(result!.path!);
-    const whole = original.entries.filter((e) => e.end <= cut);
-    for (const entry of original.entries) {
-      if (whole.includes(entry)) expect(manifest.get(entry.path), entry.path).toBe(original.hashes.get(entry.path));
-      else expect(manifest.has(entry.path), `${entry.path} is cut off and must be left out`).toBe(false);
-    }
-    expect(whole).toHaveLength(wholeCount);
-    expect(result!.entriesKept).toBe(whole.length);
-    // The bytes of an entry cut in its body are kept apart, flagged, never under the entry's own path.
-    const cutEntry = original.entries.find((e) => e.header + 512 < cut && e.end > cut);
-    if (cutEntry) {
-      expect(result!.entriesCutOff.map((c) => c.name)).toEqual([`${original.bundle.replace(/\.tar$/, '')}/${cutEntry.path}`]);
-      const keptAs = cutEntry.path.replace(/^data\//, 'data/recovered/cut-off/');
-      expect(manifest.get(keptAs)).toBe(sha256(original.tar.subarray(cutEntry.header + 512, cut)));
-      const listed = (await runJson(result!.path!)).artifacts.find((a: { path: string }) => `data/${a.path}` === keptAs);
-      expect(listed.incomplete).toMatch(/^cut off by the hard exit: the first \d+ of \d+ bytes; it was meant to be data\/targets\/web-1\/filesystem.tar$/);
-    } else {
-      expect([...manifest.keys()].filter((p) => p.includes('cut-off'))).toEqual([]);
-    }
-    const run = await runJson(result!.path!);
-    expect(run.status).toBe('aborted');
-    expect(run.recovered.entriesKept).toBe(whole.length);
-    // The debris is gone, and only the finished bundle and its sidecar are left.
-    expect((await readdir(evidence)).sort()).toEqual([original.bundle, `${original.bundle}.sha256`]);
-  });
+      expect(result!.status, result!.message).toBe('recovered');
+      const report = await verifyBundle(result!.path!);
+      expect(report.problems).toEqual([]);
+      const manifest = await recoveredManifest(result!.path!);
+      const whole = original.entries.filter((e) => e.end <= cut);
+      for (const entry of original.entries) {
+        if (whole.includes(entry)) expect(manifest.get(entry.path), entry.path).toBe(original.hashes.get(entry.path));
+        else expect(manifest.has(entry.path), `${entry.path} is cut off and must be left out`).toBe(false);
+      }
+      expect(whole).toHaveLength(wholeCount);
+      expect(result!.entriesKept).toBe(whole.length);
+      // The bytes of an entry cut in its body are kept apart, flagged, never under the entry's own path.
+      const cutEntry = original.entries.find((e) => e.header + 512 < cut && e.end > cut);
+      if (cutEntry) {
+        expect(result!.entriesCutOff.map((c) => c.name)).toEqual([
+          `${original.bundle.replace(/\.tar$/, '')}/${cutEntry.path}`,
+        ]);
+        const keptAs = cutEntry.path.replace(/^data\//, 'data/recovered/cut-off/');
+        expect(manifest.get(keptAs)).toBe(sha256(original.tar.subarray(cutEntry.header + 512, cut)));
+        const listed = (await runJson(result!.path!)).artifacts.find(
+          (a: { path: string }) => `data/${a.path}` === keptAs,
+        );
+        expect(listed.incomplete).toMatch(
+          /^cut off by the hard exit: the first \d+ of \d+ bytes; it was meant to be data\/targets\/web-1\/filesystem.tar$/,
+        );
+      } else {
+        expect([...manifest.keys()].filter((p) => p.includes('cut-off'))).toEqual([]);
+      }
+      const run = await runJson(result!.path!);
+      expect(run.status).toBe('aborted');
+      expect(run.recovered.entriesKept).toBe(whole.length);
+      // The debris is gone, and only the finished bundle and its sidecar are left.
+      expect((await readdir(evidence)).sort()).toEqual([original.bundle, `${original.bundle}.sha256`]);
+    },
+  );
 
-  it('never reads what follows a direct entry\'s unwritten header as entries, even when that content is a tar', async () => {
+  it("never reads what follows a direct entry's unwritten header as entries, even when that content is a tar", async () => {
     const original = await writeOriginal('none');
     const before = original.entries.find((e) => e.path.endsWith('filesystem.tar'))!.header;
     // A direct entry starts with a zeroed header; a filesystem export is itself a tar.
     const inner = await tarOf({ 'etc/passwd': 'root:x:0:0::/root:/bin/sh\n', 'data/run.json': '{"forged":true}' });
     const evidence = await debrisOf(original, 0, { partial: true, spool: false, journal: false });
-    await writeFile(join(evidence, `${original.bundle}.partial`), Buffer.concat([original.tar.subarray(0, before), Buffer.alloc(512), inner]));
+    await writeFile(
+      join(evidence, `${original.bundle}.partial`),
+      Buffer.concat([original.tar.subarray(0, before), Buffer.alloc(512), inner]),
+    );
 
     const [result] = await recoverDebris([], evidence);
 
@@ -162,9 +252,17 @@ describe('bundle recover on an uncompressed partial', () => {
     expect((await verifyBundle(result!.path!)).ok).toBe(true);
     const manifest = await recoveredManifest(result!.path!);
     const keptAs = `data/recovered/cut-off/unnamed-at-tar-byte-${before + 512}`;
-    expect([...manifest.keys()].sort()).toEqual(['data/run.json', keptAs, ...original.entries.filter((e) => e.end <= before).map((e) => e.path)].sort());
+    expect([...manifest.keys()].sort()).toEqual(
+      ['data/run.json', keptAs, ...original.entries.filter((e) => e.end <= before).map((e) => e.path)].sort(),
+    );
     expect(manifest.get(keptAs)).toBe(sha256(inner));
-    expect(result!.entriesCutOff).toEqual([expect.objectContaining({ present: inner.length, keptAs, reason: expect.stringMatching(/header was never written/) })]);
+    expect(result!.entriesCutOff).toEqual([
+      expect.objectContaining({
+        present: inner.length,
+        keptAs,
+        reason: expect.stringMatching(/header was never written/),
+      }),
+    ]);
     expect((await runJson(result!.path!)).forged).toBeUndefined();
   });
 });
@@ -173,44 +271,53 @@ describe('bundle recover on a gzip partial', () => {
   it.each([
     ['cut inside the first gzip header', () => 5, 0],
     ['cut in the middle of a gzip member, inside the export', (raw: Buffer) => Math.floor(raw.length / 2), 3],
-    ['cut in the last member\'s trailer', (raw: Buffer) => raw.length - 3, 5],
-  ])('keeps the entries the gzip stream still yields whole, with their original hashes: %s', async (_case, at, wholeCount) => {
-    const original = await writeOriginal('gzip');
-    const raw = await readFile(original.path);
-    const cut = at(raw);
-    const evidence = await debrisOf(original, cut);
-    const available = gunzippedLength(raw, cut);
+    ["cut in the last member's trailer", (raw: Buffer) => raw.length - 3, 5],
+  ])(
+    'keeps the entries the gzip stream still yields whole, with their original hashes: %s',
+    async (_case, at, wholeCount) => {
+      const original = await writeOriginal('gzip');
+      const raw = await readFile(original.path);
+      const cut = at(raw);
+      const evidence = await debrisOf(original, cut);
+      const available = gunzippedLength(raw, cut);
 
-    const [result] = await recoverDebris([], evidence);
+      const [result] = await recoverDebris([], evidence);
 
-    expect(result!.status, result!.message).toBe('recovered');
-    expect((await verifyBundle(result!.path!)).problems).toEqual([]);
-    const manifest = await recoveredManifest(result!.path!);
-    const whole = original.entries.filter((e) => e.end <= available);
-    expect(whole).toHaveLength(wholeCount);
-    for (const entry of original.entries) {
-      if (whole.includes(entry)) expect(manifest.get(entry.path), entry.path).toBe(original.hashes.get(entry.path));
-      else expect(manifest.has(entry.path), `${entry.path} must be left out`).toBe(false);
-    }
-    expect(result!.entriesKept).toBe(whole.length);
-    const cutEntry = original.entries.find((e) => e.header + 512 < available && e.end > available);
-    const keptAs = cutEntry?.path.replace(/^data\//, 'data/recovered/cut-off/');
-    if (wholeCount === 3) expect(cutEntry?.path).toBe('data/targets/web-1/filesystem.tar');
-    if (cutEntry) expect(manifest.get(keptAs!)).toBe(sha256(original.tar.subarray(cutEntry.header + 512, available)));
-    expect(result!.path!.endsWith('.tar.gz')).toBe(true);
-    expect((await readdir(evidence)).sort()).toEqual([original.bundle, `${original.bundle}.sha256`]);
-  });
+      expect(result!.status, result!.message).toBe('recovered');
+      expect((await verifyBundle(result!.path!)).problems).toEqual([]);
+      const manifest = await recoveredManifest(result!.path!);
+      const whole = original.entries.filter((e) => e.end <= available);
+      expect(whole).toHaveLength(wholeCount);
+      for (const entry of original.entries) {
+        if (whole.includes(entry)) expect(manifest.get(entry.path), entry.path).toBe(original.hashes.get(entry.path));
+        else expect(manifest.has(entry.path), `${entry.path} must be left out`).toBe(false);
+      }
+      expect(result!.entriesKept).toBe(whole.length);
+      const cutEntry = original.entries.find((e) => e.header + 512 < available && e.end > available);
+      const keptAs = cutEntry?.path.replace(/^data\//, 'data/recovered/cut-off/');
+      if (wholeCount === 3) expect(cutEntry?.path).toBe('data/targets/web-1/filesystem.tar');
+      if (cutEntry) expect(manifest.get(keptAs!)).toBe(sha256(original.tar.subarray(cutEntry.header + 512, available)));
+      expect(result!.path!.endsWith('.tar.gz')).toBe(true);
+      expect((await readdir(evidence)).sort()).toEqual([original.bundle, `${original.bundle}.sha256`]);
+    },
+  );
 });
 
 describe('what a recovered bundle says', () => {
   it('holds the spool file and the journal, and a run.json built from the journal and the kept inspect.json', async () => {
     const original = await writeOriginal('none');
-    const evidence = await debrisOf(original, original.entries.find((e) => e.path.endsWith('filesystem.tar'))!.header + 2048);
+    const evidence = await debrisOf(
+      original,
+      original.entries.find((e) => e.path.endsWith('filesystem.tar'))!.header + 2048,
+    );
 
     const [result] = await recoverDebris([], evidence);
 
     expect(result!.status, result!.message).toBe('recovered');
-    const files = await readBundleEntries(result!.path!, (rel) => rel.startsWith('data/recovered/') || rel === 'data/journal.ndjson');
+    const files = await readBundleEntries(
+      result!.path!,
+      (rel) => rel.startsWith('data/recovered/') || rel === 'data/journal.ndjson',
+    );
     expect(sha256(files.get('data/recovered/spool-0a1b2c3d4e5f')!)).toBe(sha256(SPOOL));
     expect(files.get('data/journal.ndjson')!.toString('utf8')).toBe(JOURNAL);
     const run = await runJson(result!.path!);
@@ -230,8 +337,20 @@ describe('what a recovered bundle says', () => {
         image: 'shop/web:1.2',
         status: 'aborted',
         steps: [
-          expect.objectContaining({ id: 'top', uses: 'evidence.top', status: 'succeeded', attempts: 1, note: '1 process' }),
-          expect.objectContaining({ id: 'stats', status: 'failed', attempts: 2, error: 'engine said: timeout', durationMs: 150 }),
+          expect.objectContaining({
+            id: 'top',
+            uses: 'evidence.top',
+            status: 'succeeded',
+            attempts: 1,
+            note: '1 process',
+          }),
+          expect.objectContaining({
+            id: 'stats',
+            status: 'failed',
+            attempts: 2,
+            error: 'engine said: timeout',
+            durationMs: 150,
+          }),
         ],
       }),
     ]);
@@ -243,14 +362,23 @@ describe('what a recovered bundle says', () => {
       journal: { lines: 5, unreadableLines: 1 },
       spools: [{ path: 'data/recovered/spool-0a1b2c3d4e5f', size: SPOOL.length }],
     });
-    expect(run.recovered.entriesCutOff).toEqual([expect.objectContaining({ name: expect.stringMatching(/filesystem\.tar$/), present: 1536 })]);
-    expect(run.recovered.from.sort()).toEqual([`${original.bundle}.partial`, `.${original.bundle}.journal`, `.${original.bundle}.spool-0a1b2c3d4e5f`].sort());
+    expect(run.recovered.entriesCutOff).toEqual([
+      expect.objectContaining({ name: expect.stringMatching(/filesystem\.tar$/), present: 1536 }),
+    ]);
+    expect(run.recovered.from.sort()).toEqual(
+      [`${original.bundle}.partial`, `.${original.bundle}.journal`, `.${original.bundle}.spool-0a1b2c3d4e5f`].sort(),
+    );
   });
 
   it('flags whole entries the journal casts doubt on: a streamed artifact of a step that aborted, a hash that differs', async () => {
     const original = await writeOriginal('none');
-    const evidence = await debrisOf(original, Math.max(...original.entries.map((e) => e.end)), { partial: true, spool: false, journal: false });
-    const line = (fields: object) => JSON.stringify({ level: 30, time: '2025-03-04T05:06:09.000Z', run: 'run-1234', ...fields });
+    const evidence = await debrisOf(original, Math.max(...original.entries.map((e) => e.end)), {
+      partial: true,
+      spool: false,
+      journal: false,
+    });
+    const line = (fields: object) =>
+      JSON.stringify({ level: 30, time: '2025-03-04T05:06:09.000Z', run: 'run-1234', ...fields });
     const top = original.hashes.get('data/targets/web-1/top.json');
     await writeFile(
       join(evidence, `.${original.bundle}.journal`),
@@ -265,7 +393,12 @@ describe('what a recovered bundle says', () => {
     const [result] = await recoverDebris([], evidence);
 
     expect(result!.status, result!.message).toBe('recovered');
-    const doubts = Object.fromEntries((await runJson(result!.path!)).artifacts.map((a: { path: string; incomplete?: string }) => [a.path, a.incomplete]));
+    const doubts = Object.fromEntries(
+      (await runJson(result!.path!)).artifacts.map((a: { path: string; incomplete?: string }) => [
+        a.path,
+        a.incomplete,
+      ]),
+    );
     expect(doubts['targets/web-1/filesystem.tar']).toMatch(/step export \(evidence.export\), which ended aborted/);
     expect(doubts['targets/web-1/inspect.json']).toMatch(/the run logged sha256 f{64}/);
     expect(doubts['targets/web-1/top.json']).toBeUndefined();
@@ -287,7 +420,14 @@ describe('what a recovered bundle says', () => {
 
   it('finishes a partial that was already a whole bundle under its own name, keeping its run.json', async () => {
     const dir = await tempDir();
-    const writer = await BundleWriter.open({ dir, playbook: 'isolate', incident: 'INC-7', compression: 'gzip', startedAt: STARTED, bagInfo: {} });
+    const writer = await BundleWriter.open({
+      dir,
+      playbook: 'isolate',
+      incident: 'INC-7',
+      compression: 'gzip',
+      startedAt: STARTED,
+      bagInfo: {},
+    });
     await writer.addFile('run.json', JSON.stringify({ schema: 'firebreak.run/v1', status: 'succeeded' }));
     const done = await writer.finalize();
     const evidence = join(dir, 'evidence');
@@ -307,14 +447,14 @@ describe('what bundle recover leaves alone', () => {
   it('gives the recovered bundle a numbered name when its own is taken, and leaves the other file untouched', async () => {
     const original = await writeOriginal('none');
     const evidence = await debrisOf(original, 4096);
-    await writeFile(join(evidence, original.bundle), 'someone else\'s file');
+    await writeFile(join(evidence, original.bundle), "someone else's file");
 
     const [result] = await recoverDebris([], evidence);
 
     expect(result!.status, result!.message).toBe('recovered');
     const named = parseBundleName(original.bundle)!;
     expect(basename(result!.path!)).toBe(original.bundle.replace(`_${named.incident}.tar`, `_${named.incident}-2.tar`));
-    expect(await readFile(join(evidence, original.bundle), 'utf8')).toBe('someone else\'s file');
+    expect(await readFile(join(evidence, original.bundle), 'utf8')).toBe("someone else's file");
     expect((await verifyBundle(result!.path!)).ok).toBe(true);
   });
 
@@ -324,7 +464,11 @@ describe('what bundle recover leaves alone', () => {
     const named = parseBundleName(original.bundle)!;
     // Every name the recovered bundle could take is taken.
     await writeFile(join(evidence, original.bundle), 'x');
-    for (let n = 2; n <= 100; n++) await writeFile(join(evidence, original.bundle.replace(`_${named.incident}.tar`, `_${named.incident}-${n}.tar`)), 'x');
+    for (let n = 2; n <= 100; n++)
+      await writeFile(
+        join(evidence, original.bundle.replace(`_${named.incident}.tar`, `_${named.incident}-${n}.tar`)),
+        'x',
+      );
     const before = (await readdir(evidence)).sort();
 
     const [result] = await recoverDebris([], evidence);
@@ -357,13 +501,17 @@ describe('what bundle recover leaves alone', () => {
     const original = await writeOriginal('none');
     await expect(recoverDebris([original.path], '.')).rejects.toThrow(UsageError);
     await expect(recoverDebris([original.path], '.')).rejects.toThrow(/is not debris of a firebreak run/);
-    await expect(recoverDebris([], join(await tempDir(), 'nowhere'))).rejects.toThrow(/evidence folder .* does not exist/);
+    await expect(recoverDebris([], join(await tempDir(), 'nowhere'))).rejects.toThrow(
+      /evidence folder .* does not exist/,
+    );
   });
 });
 
 /** A pid no process has: one that existed and has been reaped. */
 function deadPid(): number {
-  return Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }));
+  return Number(
+    execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }),
+  );
 }
 
 async function tarOf(files: Record<string, string>): Promise<Buffer> {

@@ -8,7 +8,14 @@ const WEB = 'a'.repeat(64);
 const DB = 'b'.repeat(64);
 
 function step(id: string, uses: string, at: string | undefined, fields: Partial<StepRecord> = {}): StepRecord {
-  return { id, uses, status: 'succeeded', attempts: 1, ...(at ? { startedAt: `2025-01-02T03:04:${at}Z`, durationMs: 12 } : {}), ...fields };
+  return {
+    id,
+    uses,
+    status: 'succeeded',
+    attempts: 1,
+    ...(at ? { startedAt: `2025-01-02T03:04:${at}Z`, durationMs: 12 } : {}),
+    ...fields,
+  };
 }
 
 /** Two containers worked on in parallel; db fails its restart and runs on-failure. */
@@ -43,10 +50,19 @@ function record(): RunRecord {
         image: 'postgres:16',
         status: 'failed',
         steps: [
-          step('snapshot', 'evidence.inspect', '02.000', { status: 'failed', continueOnError: true, error: 'engine said: boom\nsecond line' }),
+          step('snapshot', 'evidence.inspect', '02.000', {
+            status: 'failed',
+            continueOnError: true,
+            error: 'engine said: boom\nsecond line',
+          }),
           step('recover', 'group', '03.000', {
             status: 'failed',
-            steps: [step('restart', 'container.restart', '03.500', { status: 'failed', error: 'login with API_TOKEN=abc123 refused' })],
+            steps: [
+              step('restart', 'container.restart', '03.500', {
+                status: 'failed',
+                error: 'login with API_TOKEN=abc123 refused',
+              }),
+            ],
           }),
           step('stop', 'container.stop', undefined, { status: 'skipped', note: 'not run: step recover failed' }),
         ],
@@ -63,7 +79,17 @@ function record(): RunRecord {
 const webInspect = {
   Id: WEB,
   AppArmorProfile: 'docker-default',
-  Config: { User: '', Env: ['DB_PASSWORD=hunter2', 'API_TOKEN=t0ps3cret', 'APP_MODE=prod', 'EMPTY=', 'DATABASE_URL=postgres://app:dbpw9@db/app', 'GITHUB_PAT=ghp_pat1'] },
+  Config: {
+    User: '',
+    Env: [
+      'DB_PASSWORD=hunter2',
+      'API_TOKEN=t0ps3cret',
+      'APP_MODE=prod',
+      'EMPTY=',
+      'DATABASE_URL=postgres://app:dbpw9@db/app',
+      'GITHUB_PAT=ghp_pat1',
+    ],
+  },
   HostConfig: { Privileged: false, CapAdd: ['CAP_NET_ADMIN'], Memory: 0, PidsLimit: null },
   Mounts: [{ Type: 'bind', Source: '/srv/<x>', Destination: '/data', RW: true }],
 };
@@ -104,7 +130,8 @@ describe('report model', () => {
     ]);
     expect(m.timeline.find((r) => r.step.endsWith('restart'))!.detail).toBe('login with API_TOKEN=**** refused');
     const everything = JSON.stringify(m) + renderMarkdown(m) + renderHtml(m);
-    for (const secret of ['hunter2', 't0ps3cret', 'abc123', 'dbpw9', 'ghp_pat1']) expect(everything).not.toContain(secret);
+    for (const secret of ['hunter2', 't0ps3cret', 'abc123', 'dbpw9', 'ghp_pat1'])
+      expect(everything).not.toContain(secret);
   });
 
   it('gives findings only to containers whose inspect document it has', () => {
@@ -147,14 +174,18 @@ describe('changed files in the report', () => {
     const m = withFiles({ collected: 7, 'left-out': 3, skipped: 4, bytes: 1234, 'max-bytes': 10240 });
     expect(m.targets[0]!.files).toMatchObject({ collected: 7, leftOut: 3, skipped: 4 });
     const md = renderMarkdown(m);
-    expect(md).toContain('**Changed files:** 7 collected (1.2 KiB), 3 left out over the 10.0 KiB cap, 4 skipped; see files.json.');
+    expect(md).toContain(
+      '**Changed files:** 7 collected (1.2 KiB), 3 left out over the 10.0 KiB cap, 4 skipped; see files.json.',
+    );
     expect(md).toContain('3 files were left out of files.tar over the size cap');
     expect(renderHtml(m)).toContain('<span class="badge failed">3 left out</span> over the size cap');
   });
 
   it('says nothing about files for a playbook that copied none, and no warning when nothing was left out', () => {
     expect(model().targets[0]!.files).toBeUndefined();
-    expect(renderMarkdown(withFiles({ collected: 7, 'left-out': 0, skipped: 4, bytes: 1, 'max-bytes': 10240 }))).not.toContain('left out of files.tar');
+    expect(
+      renderMarkdown(withFiles({ collected: 7, 'left-out': 0, skipped: 4, bytes: 1, 'max-bytes': 10240 })),
+    ).not.toContain('left out of files.tar');
   });
 });
 
@@ -164,7 +195,9 @@ describe('renderMarkdown', () => {
     expect(md.startsWith('# firebreak quarantine: failed\n')).toBe(true);
     expect(md).toContain('| operator | alice@bastion |');
     expect(md).toContain('Times are UTC, on 2025-01-02; every step was run by alice@bastion.');
-    expect(md).toContain('| 03:04:05.000 | web-1 | disconnect | network.disconnect | succeeded (no change) after 2 attempts | 12 ms | already isolated |');
+    expect(md).toContain(
+      '| 03:04:05.000 | web-1 | disconnect | network.disconnect | succeeded (no change) after 2 attempts | 12 ms | already isolated |',
+    );
     expect(md).toContain('### Hardening: 1 risk, ');
     expect(md).toContain('| added capabilities | NET_ADMIN | **RISK** |');
     expect(md).toContain('| DB_PASSWORD | `****` |');

@@ -50,7 +50,11 @@ async function handMadeBundle(entries: Array<[string, string]>): Promise<string>
 function bagFiles(payload: Record<string, string>, manifestLines: string, oxum: string): Array<[string, string]> {
   const bagit = 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n';
   const info = `Payload-Oxum: ${oxum}\n`;
-  const tagManifest = [`${sha256(bagit)}  bagit.txt`, `${sha256(info)}  bag-info.txt`, `${sha256(manifestLines)}  manifest-sha256.txt`].join('\n');
+  const tagManifest = [
+    `${sha256(bagit)}  bagit.txt`,
+    `${sha256(info)}  bag-info.txt`,
+    `${sha256(manifestLines)}  manifest-sha256.txt`,
+  ].join('\n');
   return [
     ['bag/bagit.txt', bagit],
     ...Object.entries(payload).map(([p, c]): [string, string] => [`bag/data/${p}`, c]),
@@ -92,9 +96,15 @@ describe('verifyBundle', () => {
     const report = await verifyBundle(path);
     expect(report.ok).toBe(false);
     expect(report.mismatches).toEqual([
-      { path: 'data/targets/web-1/inspect.json', expected: sha256('{"Id":"PAYLOAD-MARKER-abcdef"}'), actual: sha256('{"Id":"QAYLOAD-MARKER-abcdef"}') },
+      {
+        path: 'data/targets/web-1/inspect.json',
+        expected: sha256('{"Id":"PAYLOAD-MARKER-abcdef"}'),
+        actual: sha256('{"Id":"QAYLOAD-MARKER-abcdef"}'),
+      },
     ]);
-    expect(report.problems.some((p) => p.startsWith('data/targets/web-1/inspect.json does not match manifest-sha256.txt'))).toBe(true);
+    expect(
+      report.problems.some((p) => p.startsWith('data/targets/web-1/inspect.json does not match manifest-sha256.txt')),
+    ).toBe(true);
     expect(report.tagManifestOk).toBe(true);
     expect(report.oxum.ok).toBe(true);
     // The whole file changed too, so the sidecar no longer matches it.

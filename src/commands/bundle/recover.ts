@@ -19,7 +19,11 @@ export default class BundleRecover extends FirebreakCommand {
     '<%= config.bin %> bundle recover evidence/20250102T030405Z_forensics_INC-42.tar.gz.partial --json',
   ];
   static override strict = false;
-  static override args = { path: Args.string({ description: 'partial bundles, their journal or spool files, or evidence folders [default: --evidence-dir]' }) };
+  static override args = {
+    path: Args.string({
+      description: 'partial bundles, their journal or spool files, or evidence folders [default: --evidence-dir]',
+    }),
+  };
   static override flags = {
     'evidence-dir': runFlags['evidence-dir'],
   };
@@ -27,10 +31,15 @@ export default class BundleRecover extends FirebreakCommand {
   async run(): Promise<{ status: 'ok' | 'incomplete'; results: RecoverResult[] }> {
     const { argv, flags } = await this.parse(BundleRecover);
     const results = await recoverDebris(argv as string[], flags['evidence-dir']);
-    const failed = results.some((r) => r.status === 'failed' || r.kept.length > 0 || (r.status === 'in-progress' && r.requested));
+    const failed = results.some(
+      (r) => r.status === 'failed' || r.kept.length > 0 || (r.status === 'in-progress' && r.requested),
+    );
     this.setExitCode(failed ? ExitCode.stepFailed : ExitCode.ok);
     if (!this.jsonEnabled()) {
-      const text = results.length === 0 ? `no debris of unfinished runs in ${argv.length ? argv.join(', ') : flags['evidence-dir']}\n` : results.map(renderResult).join('');
+      const text =
+        results.length === 0
+          ? `no debris of unfinished runs in ${argv.length ? argv.join(', ') : flags['evidence-dir']}\n`
+          : results.map(renderResult).join('');
       process.stdout.write(visibleControls(text, true));
     }
     return { status: failed ? 'incomplete' : 'ok', results };

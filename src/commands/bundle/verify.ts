@@ -29,8 +29,10 @@ export default class BundleVerify extends FirebreakCommand {
 /** One line per problem, then the verdict last, so `tail -1` is enough for a script. */
 function renderVerify(report: VerifyReport): string {
   const lines = [...report.problems];
-  if (report.sidecar.present && report.sidecar.ok) lines.push(`sha256 ${report.sidecar.actual} matches ${report.bundle}.sha256`);
-  else if (!report.sidecar.present) lines.push(`sha256 ${report.sidecar.actual} (no ${report.bundle}.sha256 beside it to compare)`);
+  if (report.sidecar.present && report.sidecar.ok)
+    lines.push(`sha256 ${report.sidecar.actual} matches ${report.bundle}.sha256`);
+  else if (!report.sidecar.present)
+    lines.push(`sha256 ${report.sidecar.actual} (no ${report.bundle}.sha256 beside it to compare)`);
   if (report.ok) {
     lines.push(`verified ${report.bundle}: ${report.entries} entries, all match`);
   } else {

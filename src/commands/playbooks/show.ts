@@ -13,6 +13,8 @@ export default class PlaybooksShow extends FirebreakCommand {
     const playbook = loadPlaybook(args.playbook);
     if (!this.jsonEnabled()) process.stdout.write(visibleControls(`# ${playbook.source}\n${playbook.text}`, true));
     const { text: _text, ...rest } = playbook;
-    return JSON.parse(JSON.stringify(rest, (key, value) => (key === 'type' && typeof value === 'object' ? undefined : value)));
+    return JSON.parse(
+      JSON.stringify(rest, (key, value) => (key === 'type' && typeof value === 'object' ? undefined : value)),
+    );
   }
 }
