@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Limits } from '../docker/index.js';
 import { describeLimits, differingLimits } from './limits.js';
 import { limitFields, limitsOf } from './limits-input.js';
-import { keepInput, resolveKept } from './network-keep.js';
+import { connectingAttachments, keepInput, resolveKept } from './network-keep.js';
 import { defineStep } from './types.js';
 
 /** Assertions read the engine's own view after an action and fail when it disagrees. */
@@ -18,7 +18,7 @@ export const isolatedStep = defineStep({
   async run(ctx, { keep }) {
     const details = await ctx.engine.containers.inspect(ctx.target.id, ctx.signal);
     const kept = await resolveKept(ctx, keep);
-    const left = details.networks.filter((n) => !kept.ids.has(n.networkId));
+    const left = connectingAttachments(details.networks).filter((n) => !kept.ids.has(n.networkId));
     if (left.length > 0) throw new Error(`still attached to ${left.map((n) => n.network).join(', ')}`);
     return { note: 'attached to no network' + (keep.length ? ` besides ${keep.join(', ')}` : '') };
   },

@@ -31,3 +31,23 @@ export async function resolveKept(
   }
   return { ids, unknown };
 }
+
+/**
+ * The attachments that connect the container to something. `--network none` shows up as an
+ * attachment to the null-driver network `none`, which has no interface to cut: disconnecting from
+ * it would only change how the container was created, and restore would then have to put it back.
+ */
+export function connectingAttachments<T extends { network: string }>(attachments: readonly T[]): T[] {
+  return attachments.filter((attachment) => attachment.network !== 'none');
+}
+
+/** Why the container's network cannot be cut with disconnects, or undefined when it can. */
+export function sharedNamespaceReason(networkMode: string): string | undefined {
+  if (networkMode === 'host') {
+    return 'the container uses the host network namespace; it cannot be disconnected (stop or pause it instead)';
+  }
+  if (networkMode.startsWith('container:')) {
+    return `the container shares the network namespace of ${networkMode.slice('container:'.length)}; isolate that container, or stop or pause this one`;
+  }
+  return undefined;
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { NetworkAttachment } from '../docker/index.js';
 import { findUndoRecord } from '../evidence/undo.js';
-import { keepInput, resolveKept } from './network-keep.js';
+import { connectingAttachments, keepInput, resolveKept, sharedNamespaceReason } from './network-keep.js';
 import { defineStep, type StepContext } from './types.js';
 
 /** The default bridge takes neither network-scoped aliases nor a chosen address. */
@@ -21,13 +21,10 @@ export const disconnectStep = defineStep({
   plan: ({ keep }) => `disconnect from every network${keep.length ? ` except ${keep.join(', ')}` : ''}`,
   async run(ctx, { keep }) {
     const details = await ctx.engine.containers.inspect(ctx.target.id, ctx.signal);
-    if (details.networkMode === 'host') {
-      throw new Error(
-        'the container uses the host network namespace; it cannot be disconnected (stop or pause it instead)',
-      );
-    }
+    const shared = sharedNamespaceReason(details.networkMode);
+    if (shared) throw new Error(shared);
     const kept = await resolveKept(ctx, keep);
-    const cut = details.networks.filter((attachment) => !kept.ids.has(attachment.networkId));
+    const cut = connectingAttachments(details.networks).filter((attachment) => !kept.ids.has(attachment.networkId));
     // Recorded before the first disconnect: whatever happens next, what was cut can be put back.
     ctx.recordUndo({ attachments: cut } satisfies DisconnectUndo);
     // Disconnect all at once: at 3 a.m. the window between the first and last network matters.

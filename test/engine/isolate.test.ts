@@ -88,6 +88,25 @@ describe('firebreak isolate', () => {
     expect(again.stdout).toMatch(/disconnect \(no change\): already isolated/);
   });
 
+  it('leaves a container started with --network none as it is and calls it isolated', async () => {
+    const container = await startContainer({ hostConfig: { NetworkMode: 'none' } });
+    const result = await runCli(['isolate', container.name, '--evidence-dir', evidence]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/already isolated/);
+    const info = await inspectContainer(container.name);
+    expect(info.HostConfig.NetworkMode).toBe('none');
+    expect(Object.keys(info.NetworkSettings.Networks)).toEqual(['none']);
+  });
+
+  it("refuses a container that shares another container's network namespace and names that container", async () => {
+    const owner = await startContainer();
+    const guest = await startContainer({ hostConfig: { NetworkMode: `container:${owner.id}` } });
+    const result = await runCli(['isolate', guest.name, '--evidence-dir', evidence]);
+    expect(result.code).toBe(1);
+    expect(result.stdout + result.stderr).toContain(`shares the network namespace of ${owner.id}`);
+    expect((await inspectContainer(owner.name)).NetworkSettings.Networks).toHaveProperty('bridge');
+  });
+
   it('keeps the networks named with --keep-network', async () => {
     const { front, back, container } = await containerOnTwoNetworks();
     const result = await runCli(['isolate', container.name, '--keep-network', back.name, '--evidence-dir', evidence]);
