@@ -6,6 +6,7 @@ import { UsageError } from '../errors.js';
 import { groupType, stepTypes } from '../steps/registry.js';
 import { durationProblem, maxTimerMs, maxTimerText, parseDuration } from '../duration.js';
 import type { LoadedPlaybook, LoadedStep } from './playbook.js';
+import { loadExpectations } from './expect/load.js';
 import { retryDelay } from './retry.js';
 import { firstIssue, objectKeys, playbookKeys, problemOf, valueAt } from './issues.js';
 import { checkStepCount, checkStepCountInText, readPlaybookFile } from './playbook-file.js';
@@ -53,6 +54,11 @@ export function parsePlaybook(text: string, file: string, builtIn = false): Load
     loadStep(step, ['on-failure', i], { yaml, ids, names }),
   );
   checkParamDefaults(spec.params, yaml);
+  const expect = loadExpectations(
+    spec.expect ?? [],
+    names,
+    (message, at) => new UsageError(`${yaml.locate(at)}: ${formatYamlPath(at)}: ${message}`),
+  );
   return {
     name: spec.name,
     description: spec.description,
@@ -61,7 +67,7 @@ export function parsePlaybook(text: string, file: string, builtIn = false): Load
     params: spec.params,
     steps,
     onFailure,
-    expect: spec.expect ?? [],
+    expect,
     text,
   };
 }

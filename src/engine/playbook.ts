@@ -1,4 +1,5 @@
 import type { StepType } from '../steps/types.js';
+import type { Expectation } from './expect/load.js';
 import type { ParamSpec, RetryPolicy } from './schema.js';
 
 /** A playbook after loading: checked, ids assigned, durations in milliseconds, step types attached. */
@@ -11,7 +12,8 @@ export interface LoadedPlaybook {
   params: Record<string, ParamSpec>;
   steps: LoadedStep[];
   onFailure: LoadedStep[];
-  expect: string[];
+  /** Post-conditions a drill checks after the run. */
+  expect: Expectation[];
   text: string;
 }
 

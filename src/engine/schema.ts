@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { expectListSchema } from './expect/schema.js';
 import { durationMs, durationPattern, durationProblem, maxTimerMs, maxTimerText } from '../duration.js';
 
 /**
@@ -89,7 +90,7 @@ export const playbookSchema = z
     params: z.record(identifier, paramSchema).default({}),
     steps: z.array(stepSchema).min(1),
     'on-failure': z.array(stepSchema).optional().describe('Run on a target after a step there failed'),
-    expect: z.array(z.string()).optional().describe('Post-conditions checked by drills'),
+    expect: expectListSchema.optional(),
   })
   .strict();
 
