@@ -9,6 +9,8 @@ import { hostKeyCheck, knownHostsFiles, type HostKeyCheck } from './known-hosts.
 export interface Endpoint {
   /** For messages: "unix:///var/run/docker.sock", "tcp://10.0.0.5:2376 (TLS)". */
   label: string;
+  /** How this endpoint was chosen, for `doctor` and messages: the flag, the variable, or the default. */
+  source: EndpointSource;
   options: {
     socketPath?: string;
     host?: string;
@@ -30,6 +32,8 @@ export interface Endpoint {
   hostKey?: HostKeyCheck;
 }
 
+export type EndpointSource = '--host' | 'DOCKER_HOST' | 'default socket';
+
 const defaultSocket = '/var/run/docker.sock';
 
 /** ssh2 waits 20 s for a handshake by default; a host that accepts and then says nothing is down. */
@@ -42,12 +46,13 @@ const sshHandshakeMs = 10_000;
  * TLS follows the docker CLI: DOCKER_TLS_VERIFY=1 (or port 2376) means https, certificates from DOCKER_CERT_PATH.
  */
 export function resolveEndpoint(host: string | undefined, env: NodeJS.ProcessEnv = process.env): Endpoint {
-  if (host !== undefined) return endpointOf(parseEngineAddress(host, '--host'), env);
-  if (env.DOCKER_HOST?.trim()) return endpointOf(parseEngineAddress(env.DOCKER_HOST, 'DOCKER_HOST'), env);
-  return { label: `unix://${defaultSocket}`, options: { socketPath: defaultSocket } };
+  if (host !== undefined) return { ...endpointOf(parseEngineAddress(host, '--host'), env), source: '--host' };
+  if (env.DOCKER_HOST?.trim())
+    return { ...endpointOf(parseEngineAddress(env.DOCKER_HOST, 'DOCKER_HOST'), env), source: 'DOCKER_HOST' };
+  return { label: `unix://${defaultSocket}`, options: { socketPath: defaultSocket }, source: 'default socket' };
 }
 
-function endpointOf(address: EngineAddress, env: NodeJS.ProcessEnv): Endpoint {
+function endpointOf(address: EngineAddress, env: NodeJS.ProcessEnv): Omit<Endpoint, 'source'> {
   if (address.kind === 'unix') return { label: `unix://${address.path}`, options: { socketPath: address.path } };
   const hostPart = address.host.includes(':') ? `[${address.host}]` : address.host;
   if (address.kind === 'ssh') {
