@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { defaultEvidenceDir } from '../evidence/home.js';
 import { logLevels } from '../log.js';
 
 /** Flags shared by every command that runs a playbook against containers. Data, declared once. */
@@ -17,7 +18,9 @@ export const runFlags = {
   }),
   'evidence-dir': Flags.string({
     env: 'FIREBREAK_EVIDENCE_DIR',
-    default: './evidence',
+    default: async () => defaultEvidenceDir(),
+    defaultHelp: async () =>
+      '$FIREBREAK_EVIDENCE_DIR, else $XDG_STATE_HOME/firebreak/evidence, else ~/.local/state/firebreak/evidence',
     description: 'Folder for evidence bundles (created 0700)',
     helpGroup: 'EVIDENCE',
   }),

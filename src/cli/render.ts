@@ -3,6 +3,7 @@ import type { RunOutcome } from '../engine/request.js';
 import type { StepRecord } from '../evidence/record.js';
 import { formatDuration } from '../duration.js';
 import { formatBytes } from '../bytes.js';
+import { dirname, resolve } from 'node:path';
 import { visibleControls } from './terminal.js';
 
 /** The human result on stdout. Its last line always names the bundle and its SHA-256. */
@@ -55,6 +56,8 @@ function evidenceLines(outcome: RunOutcome): string[] {
       );
   }
   if (bundle.warning) lines.push(`warning: bundle ${bundle.path}: ${bundle.warning}`);
+  // Said every time: the folder is per user now, and at 3 a.m. nobody remembers where it is.
+  if (!fallback) lines.push(`evidence folder ${resolve(dirname(bundle.path))}`);
   lines.push(`bundle ${bundle.path} sha256 ${bundle.sha256}`);
   return lines;
 }
