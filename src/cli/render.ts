@@ -55,6 +55,8 @@ function evidenceLines(outcome: RunOutcome): string[] {
       );
   }
   if (bundle.warning) lines.push(`warning: bundle ${bundle.path}: ${bundle.warning}`);
+  const { signature } = outcome;
+  if (signature) lines.push(`signed by ${signature.identity} (${signature.fingerprint}): ${signature.path}`);
   lines.push(`bundle ${bundle.path} sha256 ${bundle.sha256}`);
   return lines;
 }
@@ -111,6 +113,7 @@ export function outcomeJson(outcome: RunOutcome): unknown {
     incident: outcome.incident,
     runId: outcome.runId,
     ...(outcome.bundle ? { bundle: outcome.bundle } : {}),
+    ...(outcome.signature ? { signature: outcome.signature } : {}),
     ...(outcome.evidenceError ? { evidenceError: outcome.evidenceError } : {}),
     ...(outcome.engineLost ? { engineLost: outcome.engineLost } : {}),
     ...(outcome.record
