@@ -4,6 +4,7 @@ import { stateChangesInFlight } from '../engine/inflight.js';
 import type { LoadedPlaybook } from '../engine/playbook.js';
 import type { RunOutcome, RunRequest } from '../engine/request.js';
 import type { LogLevel } from '../log.js';
+import { readSigningKey } from '../evidence/ssh-key.js';
 import { canPrompt, confirm } from './confirm.js';
 import { visibleControls } from './terminal.js';
 import type { RunFlagValues } from './flags.js';
@@ -36,6 +37,9 @@ export abstract class FirebreakCommand extends Command {
     if (targets.length === 0 && !flags.filter?.length) {
       throw new UsageError('name at least one container (name, id or id prefix) or select with --filter KEY=VALUE');
     }
+    // A bad key is bad input, said before anything changes; the bag records its fingerprint.
+    if (/[\r\n]/.test(flags['sign-identity'] ?? '')) throw new UsageError('--sign-identity contains a line break');
+    const signingKey = flags.sign === undefined ? undefined : await readSigningKey(flags.sign);
     const controller = new AbortController();
     const stopSignals = interruptOn(controller);
     try {
@@ -56,6 +60,7 @@ export abstract class FirebreakCommand extends Command {
         logLevel: flags['log-level'] as LogLevel,
         signal: controller.signal,
         ...options,
+        ...(signingKey ? { signer: { key: signingKey, identity: flags['sign-identity'] } } : {}),
         progress: createProgress(progressModeFor(json)),
         // On stderr even with --json: stdout holds the document, and a warning must still be seen.
         onNotice: (message) => process.stderr.write(`${visibleControls(message)}\n`),

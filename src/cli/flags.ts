@@ -31,6 +31,17 @@ export const runFlags = {
     description: 'Bundle compression: gzip (.tar.gz) or none (.tar, fastest for large exports)',
     helpGroup: 'EVIDENCE',
   }),
+  sign: Flags.string({
+    env: 'FIREBREAK_SIGNING_KEY',
+    helpValue: 'KEYFILE',
+    description:
+      'Sign the bundle with this OpenSSH ed25519 private key (unencrypted): writes <bundle>.sig, checked by `ssh-keygen -Y verify -n firebreak`',
+    helpGroup: 'EVIDENCE',
+  }),
+  'sign-identity': Flags.string({
+    description: 'Signer identity recorded in bag-info.txt [default: the key comment, else the operator]',
+    helpGroup: 'EVIDENCE',
+  }),
   'dry-run': Flags.boolean({ description: 'Print the plan for each target and change nothing' }),
   yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation (prompts only ever appear on a TTY)' }),
   concurrency: Flags.integer({ default: 8, min: 1, max: 64, description: 'Targets worked on at once' }),
@@ -47,6 +58,8 @@ export type RunFlagValues = {
   'evidence-dir': string;
   incident?: string;
   compression: string;
+  sign?: string;
+  'sign-identity'?: string;
   'dry-run': boolean;
   yes: boolean;
   concurrency: number;

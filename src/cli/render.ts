@@ -58,6 +58,8 @@ function evidenceLines(outcome: RunOutcome): string[] {
   if (bundle.warning) lines.push(`warning: bundle ${bundle.path}: ${bundle.warning}`);
   // Said every time: the folder is per user now, and at 3 a.m. nobody remembers where it is.
   if (!fallback) lines.push(`evidence folder ${resolve(dirname(bundle.path))}`);
+  const { signature } = outcome;
+  if (signature) lines.push(`signed by ${signature.identity} (${signature.fingerprint}): ${signature.path}`);
   lines.push(`bundle ${bundle.path} sha256 ${bundle.sha256}`);
   return lines;
 }
@@ -114,6 +116,7 @@ export function outcomeJson(outcome: RunOutcome): unknown {
     incident: outcome.incident,
     runId: outcome.runId,
     ...(outcome.bundle ? { bundle: outcome.bundle } : {}),
+    ...(outcome.signature ? { signature: outcome.signature } : {}),
     ...(outcome.evidenceError ? { evidenceError: outcome.evidenceError } : {}),
     ...(outcome.engineLost ? { engineLost: outcome.engineLost } : {}),
     ...(outcome.record

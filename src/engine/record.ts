@@ -69,8 +69,9 @@ export function bagInfo(run: {
   version: EngineVersion;
   engine: Engine;
   who: Operator;
+  signer?: { identity: string; fingerprint: string };
 }): Record<string, string> {
-  const { who } = run;
+  const { who, signer } = run;
   return {
     'External-Identifier': run.incident,
     'Bag-Software-Agent': `firebreak ${toolVersion}`,
@@ -78,5 +79,7 @@ export function bagInfo(run: {
     'Docker-Engine': run.engine.endpoint.label,
     'Docker-Engine-Version': run.version.version,
     'Docker-API-Version': run.version.apiVersion,
+    // The chain of custody inside the bag; the signature itself (<bundle>.sig) is written after the bag.
+    ...(signer ? { 'Signer-Identity': signer.identity, 'Signer-Key-Fingerprint': signer.fingerprint } : {}),
   };
 }

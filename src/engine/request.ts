@@ -2,6 +2,13 @@ import type { Target } from '../docker/index.js';
 import type { RunRecord, RunStatus } from '../evidence/record.js';
 import type { ExitCode } from '../errors.js';
 import type { StoredBundle } from '../evidence/store.js';
+import type { SshSigningKey } from '../evidence/ssh-key.js';
+
+export interface BundleSigner {
+  key: SshSigningKey;
+  /** Who signs, as recorded in bag-info.txt; undefined: the key comment, else the operator. */
+  identity?: string;
+}
 import type { LogLevel } from '../log.js';
 import type { LoadedPlaybook } from './playbook.js';
 import type { TargetPlan } from './plan.js';
@@ -32,6 +39,8 @@ export interface RunRequest {
   /** Pause each target for the length of its steps and unpause it after, whatever happens (see freeze.ts). */
   freeze?: boolean;
   progress: Progress;
+  /** Signs the finished bundle (`<bundle>.sig`); the key was read before anything changed. */
+  signer?: BundleSigner;
   /** Asked after targets are resolved and planned, before anything changes; false stops the run. */
   confirm?: (targets: readonly Target[], plans: readonly TargetPlan[]) => Promise<boolean>;
   /** Told a line the operator must see before the run goes on (old debris, a wait for another firebreak). */
@@ -49,6 +58,8 @@ export interface RunOutcome {
   plan?: TargetPlan[];
   record?: RunRecord;
   bundle?: StoredBundle;
+  /** `<bundle>.sig` and who signed it, when the run was asked to sign. */
+  signature?: { path: string; identity: string; fingerprint: string };
   /** No bundle could be written anywhere: why. The result on stdout is then the only account. */
   evidenceError?: string;
   /** Steps failed because the engine stopped answering (exit 3): one line naming the engine and where. */

@@ -12,6 +12,8 @@ import { renderRunMarkdown } from '../report/markdown.js';
 import type { ArtifactRef, ArtifactSink } from '../steps/types.js';
 import { debrisWarningFor } from '../evidence/debris.js';
 import { compactTimestamp } from '../evidence/naming.js';
+import { signBundleFile } from '../evidence/sign.js';
+import type { SshSigningKey } from '../evidence/ssh-key.js';
 import { loadPlaybook } from './loader.js';
 import { resolveParams } from './params.js';
 import { planTarget, type PlannedStep } from './plan.js';
@@ -75,13 +77,17 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   const debris = await debrisWarningFor(request.evidenceDir);
   if (debris) request.onNotice?.(debris);
   const who = operator();
+  const signer = request.signer && {
+    identity: request.signer.identity ?? (request.signer.key.comment || `${who.user}@${who.host}`),
+    fingerprint: request.signer.key.fingerprint,
+  };
   const store = await EvidenceStore.open({
     dir: request.evidenceDir,
     playbook: playbook.name,
     incident,
     compression: request.compression,
     startedAt,
-    bagInfo: bagInfo({ incident, version, engine, who }),
+    bagInfo: bagInfo({ incident, version, engine, who, signer }),
   });
   const journalPath =
     store.intendedPath && join(dirname(store.intendedPath), `.${basename(store.intendedPath)}.journal`);
@@ -160,6 +166,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   });
   let bundle: StoredBundle | undefined;
   let evidenceError: string | undefined;
+  let signature: RunOutcome['signature'];
   try {
     await store.addFile('journal.ndjson', journal.text());
     record.artifacts = store
@@ -168,6 +175,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     await store.addFile('run.json', `${JSON.stringify(record, null, 2)}\n`);
     await store.addFile('report.md', renderRunMarkdown(record, inspects));
     bundle = await store.finalize();
+    if (request.signer && signer) signature = await signBundle(bundle, request.signer.key, signer.identity);
   } catch (error) {
     // Nothing would take the bundle: the result on stdout is then the only account of the run.
     evidenceError =
@@ -178,7 +186,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     // The journal file only serves a run that never got here; kept when no bundle holds the journal.
     if (journalPath && bundle) await rm(journalPath, { force: true });
   }
-  const evidenceFailed = Boolean(evidenceError || bundle?.fallback);
+  const evidenceFailed = Boolean(evidenceError || bundle?.fallback || (request.signer && bundle && !signature));
   const engineLost =
     status === 'failed' ? engineLoss(engine.endpoint.label, records, runError, Boolean(bundle)) : undefined;
   const exitCode =
@@ -196,6 +204,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     plan: plans,
     record,
     ...(bundle ? { bundle } : {}),
+    ...(signature ? { signature } : {}),
     ...(evidenceError ? { evidenceError } : {}),
     ...(engineLost ? { engineLost } : {}),
   };
@@ -237,6 +246,21 @@ function keepInspect(sink: ArtifactSink, keep: (doc: unknown) => void): Artifact
       return ref;
     },
   };
+}
+
+/** A signature that cannot be written leaves the bundle whole: said as its warning, and the run exits 1. */
+async function signBundle(
+  bundle: StoredBundle,
+  key: SshSigningKey,
+  identity: string,
+): Promise<RunOutcome['signature']> {
+  try {
+    return { path: await signBundleFile(bundle.path, key), identity, fingerprint: key.fingerprint };
+  } catch (error) {
+    const problem = `it could not be signed: ${messageOf(error)}`;
+    bundle.warning = bundle.warning ? `${bundle.warning}; ${problem}` : problem;
+    return undefined;
+  }
 }
 
 function changesState(step: PlannedStep): boolean {

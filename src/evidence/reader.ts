@@ -19,6 +19,11 @@ export interface BundleEntry {
   rel: string;
   type: string;
   size: number;
+  /** Permission bits as stored in the tar header. */
+  mode?: number;
+  mtime?: Date;
+  /** For a symlink or hard link: what it points at, as stored. */
+  linkname?: string;
   /** The entry's bytes; read it or leave it, the walker drains what is left. */
   body: AsyncIterable<Buffer>;
 }
@@ -82,6 +87,9 @@ function toBundleEntry(entry: TarEntry): BundleEntry {
     rel: slash === -1 ? '' : clean.slice(slash + 1),
     type: entry.header.type ?? 'file',
     size: entry.header.size ?? 0,
+    mode: entry.header.mode,
+    mtime: entry.header.mtime,
+    linkname: entry.header.linkname ?? undefined,
     body: entry as AsyncIterable<Buffer>,
   };
 }
