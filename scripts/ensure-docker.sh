@@ -26,6 +26,11 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+# The Ansible playbook in contrib/ansible, run against localhost: ansible-core alone lacks the
+# ansible.posix collection (synchronize), which Debian ships in its `ansible` package; rsync under it.
+ansible-doc -t module ansible.posix.synchronize 2>/dev/null | grep -q '^> ANSIBLE.POSIX.SYNCHRONIZE' ||
+  missing+=(ansible)
+command -v rsync >/dev/null 2>&1 || missing+=(rsync)
 if ((${#missing[@]})); then
   echo "ensure-docker: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
