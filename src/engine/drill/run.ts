@@ -80,6 +80,7 @@ export async function runDrill(plan: DrillPlan, settings: DrillSettings): Promis
       image: settings.image,
       drillId,
       signal: settings.signal,
+      onStarted: (name) => settings.say(`${plan.playbook.name}: container ${name} started; waiting until it is ready`),
     });
     journal.container = sandbox.containerName;
     if (plan.prepare) {

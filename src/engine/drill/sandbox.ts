@@ -19,14 +19,19 @@ export interface Sandbox {
 export async function createSandbox(
   engine: Engine,
   scenario: Scenario,
-  options: { image: string; drillId: string; signal: AbortSignal },
+  options: { image: string; drillId: string; signal: AbortSignal; onStarted?: (name: string) => void },
 ): Promise<Sandbox> {
   const { drillId, signal } = options;
+  // Creations are not cut off mid-request by Ctrl-C: an engine that goes on to create what the
+  // drill stopped waiting for would leave it behind after the cleanup looked. They are bounded
+  // instead, and Ctrl-C is heard between them.
+  const bounded = () => AbortSignal.timeout(120_000);
   const labels = { [drillLabel]: drillId };
   const attachments: LabAttachment[] = [];
   for (const network of scenario.networks) {
     const name = `fb-drill-${drillId}-${network.name}`;
-    const created = await engine.lab.createNetwork({ name, labels, ownSubnet: network['fixed-address'] }, signal);
+    signal.throwIfAborted();
+    const created = await engine.lab.createNetwork({ name, labels, ownSubnet: network['fixed-address'] }, bounded());
     attachments.push({
       network: name,
       aliases: network.aliases,
@@ -36,6 +41,7 @@ export async function createSandbox(
   const { container } = scenario;
   const healthcheck = container.healthcheck;
   const containerName = `fb-drill-${drillId}-${scenario.name}`;
+  signal.throwIfAborted();
   const containerId = await engine.lab.createContainer(
     {
       name: containerName,
@@ -57,9 +63,11 @@ export async function createSandbox(
         : {}),
       networks: attachments,
     },
-    signal,
+    bounded(),
   );
-  await engine.containers.start(containerId, signal);
+  signal.throwIfAborted();
+  await engine.containers.start(containerId, bounded());
+  options.onStarted?.(containerName);
   await waitReady(engine, containerId, scenario, signal);
   const details = await engine.containers.inspect(containerId, signal);
   return { containerId, containerName, networksBefore: details.networks };

@@ -67,7 +67,8 @@ export const scenarioSchema = z
           })
           .strict(),
       )
-      .default([{ name: 'net', aliases: [], 'fixed-address': false }]),
+      .default([])
+      .describe('Internal networks to attach the container to; none: the container has no network at all'),
     ready: z
       .object({
         health: z.enum(['healthy', 'unhealthy']).optional(),

@@ -1,6 +1,7 @@
 import { openEngine } from '../../docker/index.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import type { LogLevel } from '../../log.js';
+import { mapLimit } from '../progress.js';
 import { runDrill, type DrillPlan, type DrillRun, type DrillStatus } from './run.js';
 import { spreadOf, type Spread } from './timing.js';
 
@@ -10,6 +11,8 @@ export interface DrillRequest {
   plans: DrillPlan[];
   image: string;
   repeat: number;
+  /** Playbooks drilled at once (--all); 1 unless timings may be shared with the others. */
+  concurrency: number;
   host?: string;
   evidenceDir: string;
   compression: 'gzip' | 'none';
@@ -44,8 +47,8 @@ export interface DrillReport {
 }
 
 /**
- * Every plan, `repeat` times, one after another (drills measure time: two at once would measure
- * each other). Stops starting new drills after Ctrl-C; the one under way still cleans up.
+ * Every plan, `repeat` times. One playbook at a time by default: drills measure time, and two at
+ * once measure each other. Stops starting new drills after Ctrl-C; those under way still clean up.
  */
 export async function runDrills(request: DrillRequest): Promise<DrillReport> {
   const started = new Date();
@@ -59,15 +62,13 @@ export async function runDrills(request: DrillRequest): Promise<DrillReport> {
         `or name one with --image or FIREBREAK_DRILL_IMAGE`,
     );
   }
-  const suites: DrillSuite[] = [];
-  for (const plan of request.plans) {
-    if (request.signal.aborted) break;
+  const suites = await mapLimit(request.plans, request.concurrency, async (plan) => {
     const runs: DrillRun[] = [];
     for (let i = 0; i < request.repeat && !request.signal.aborted; i++) {
       runs.push(await runDrill(plan, { ...request, engine }));
     }
-    suites.push(suiteOf(plan, runs));
-  }
+    return suiteOf(plan, runs);
+  });
   const status = overall(
     suites.map((s) => s.status),
     request.signal.aborted,
