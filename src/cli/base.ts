@@ -154,7 +154,7 @@ function oneLine(message: string): string {
  * finish first, so what they changed is recorded; a second Ctrl-C quits at once, unless one is
  * still in flight: then it says so, and only a third quits without the record.
  */
-function interruptOn(controller: AbortController): () => void {
+export function interruptOn(controller: AbortController): () => void {
   let warned = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {

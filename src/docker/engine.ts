@@ -2,6 +2,7 @@ import { Call, createDockerode } from './client.js';
 import { resolveEndpoint, type Endpoint } from './connect.js';
 import { ContainerClient } from './containers.js';
 import { ImageClient } from './images.js';
+import { LabClient } from './lab.js';
 import { NetworkClient } from './networks.js';
 import { ProbeClient } from './probe.js';
 import { SystemClient } from './system.js';
@@ -16,6 +17,8 @@ export interface Engine {
   readonly system: SystemClient;
   /** What `doctor` asks and creates (probe.ts). */
   readonly probe: ProbeClient;
+  /** Sacrificial containers and networks, for drills. */
+  readonly lab: LabClient;
   /** Asked once, by the first caller; the version also tells us the engine answers at all. */
   version(): Promise<EngineVersion>;
 }
@@ -33,6 +36,7 @@ export async function openEngine(options: { host?: string; env?: NodeJS.ProcessE
     images: new ImageClient(docker, call),
     system,
     probe: new ProbeClient(docker, call),
+    lab: new LabClient(docker, call),
     version: () => (version ??= system.version()),
   };
 }

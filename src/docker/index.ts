@@ -3,3 +3,4 @@ export { resolveEndpoint, type Endpoint, type EndpointSource } from './connect.j
 export type { EngineProduct } from './probe.js';
 export { parseFilters, resolveTargets } from './targets.js';
 export type * from './types.js';
+export type { LabAttachment, LabContainerSpec, LabHealthcheck } from './lab.js';
