@@ -8,6 +8,7 @@ export default class Run extends FirebreakCommand {
   static override examples = [
     '<%= config.bin %> run isolate web-1 --param keep-networks=monitoring',
     '<%= config.bin %> run ./playbooks/my-runbook.yaml web-1 --dry-run',
+    '<%= config.bin %> run throttle --help   # the params of throttle, with types and defaults',
   ];
   static override strict = false;
   static override args = {
