@@ -19,7 +19,7 @@ export interface ChangedPaths {
   changed: number;
   deleted: number;
   sensitive: number;
-  /** Sensitive paths first, then the rest, each in path order; at most `changedPathCap`. */
+  /** Sensitive paths first, then the rest; added, deleted, changed; by path; at most `changedPathCap`. */
   shown: ChangedPath[];
 }
 
@@ -63,8 +63,14 @@ export function changedPaths(diff: unknown, cap = changedPathCap): ChangedPaths 
     rows.push({ path: row.path, kind, ...(sensitive ? { sensitive } : {}) });
   }
   const count = (kind: ChangeKind) => rows.filter((r) => r.kind === kind).length;
+  // Within each group, added and deleted before changed: the engine marks every folder above a
+  // new file as changed, which says less than the file itself.
+  const rank = { added: 0, deleted: 1, changed: 2 };
   const ordered = [...rows].sort(
-    (a, b) => Number(!a.sensitive) - Number(!b.sensitive) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+    (a, b) =>
+      Number(!a.sensitive) - Number(!b.sensitive) ||
+      rank[a.kind] - rank[b.kind] ||
+      (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
   );
   return {
     total: rows.length,
