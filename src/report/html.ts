@@ -29,6 +29,11 @@ export function renderHtml(model: ReportModel): string {
     evidence(model),
     `<footer>Rendered by ${esc(run.tool)} from run ${esc(run.runId)}. Secret-looking environment values, URL passwords and password= inside values are masked; the bundle's inspect.json keeps them.</footer>`,
   ];
+  return htmlPage(`${model.title} (${run.incident})`, body);
+}
+
+/** A whole page: inline CSS, and a CSP that lets it load nothing. `title` is escaped here; `body` is HTML. */
+export function htmlPage(title: string, body: readonly string[]): string {
   return [
     '<!doctype html>',
     '<html lang="en">',
@@ -36,7 +41,7 @@ export function renderHtml(model: ReportModel): string {
     '<meta charset="utf-8">',
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${esc(model.title)} (${esc(run.incident)})</title>`,
+    `<title>${esc(title)}</title>`,
     `<style>${CSS}</style>`,
     '</head>',
     `<body><main>${body.filter(Boolean).join('\n')}</main></body>`,
@@ -157,15 +162,15 @@ function bagLink(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
-function section(title: string, ...parts: string[]): string {
+export function section(title: string, ...parts: string[]): string {
   return `<section><h2>${esc(title)}</h2>${parts.join('\n')}</section>`;
 }
 
-function table(headers: string[], rows: string[], kind = ''): string {
+export function table(headers: string[], rows: string[], kind = ''): string {
   return `<table${kind ? ` class="${kind}"` : ''}><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
 
-function badge(status: string, text = status): string {
+export function badge(status: string, text = status): string {
   return `<span class="badge ${esc(status)}">${esc(text)}</span>`;
 }
 
