@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { FirebreakCommand } from '../cli/base.js';
 import { visibleControls } from '../cli/terminal.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { reportFromBundle } from '../report/bundle.js';
 import { renderHtml } from '../report/html.js';
 import { renderMarkdown } from '../report/markdown.js';
@@ -13,8 +13,10 @@ import type { ReportModel } from '../report/model.js';
 export default class Report extends FirebreakCommand {
   static override summary = 'Render the report of an evidence bundle again, as Markdown, JSON or HTML.';
   static override description =
-    "Reads data/run.json and each container's inspect.json from the bundle (one pass) and renders the timeline, " +
-    'hardening findings, environment (secret-looking values masked) and evidence table. The HTML is one self-contained file. ' +
+    "Verifies the bundle, then reads data/run.json and each container's evidence (inspect, processes, resource sample, diff, image, " +
+    'the tails of the logs) in one pass and renders a summary with the exact undo commands, the timeline, changed paths (sensitive first), ' +
+    'processes, resources, log lines, hardening findings, environment (secret-looking values masked) and every artifact with its SHA-256. ' +
+    'A bundle that fails verification gets a banner naming what failed, and the command exits 5 after writing. The HTML is one self-contained file. ' +
     'Control characters from the containers (escape sequences in env values, engine or webhook messages) are written as \\u001b.';
   static override examples = [
     '<%= config.bin %> report evidence/20250102T030405Z_isolate_INC-42.tar.gz',
@@ -45,6 +47,13 @@ export default class Report extends FirebreakCommand {
         );
     } else if (!this.jsonEnabled()) {
       process.stdout.write(text);
+    }
+    // Written first, with its banner: a responder still needs to read a damaged bundle.
+    if (model.verification && !model.verification.ok) {
+      process.stderr.write(
+        `firebreak: bundle ${visibleControls(args.file)} failed verification: ${visibleControls(model.verification.problems.join('; '))}\n`,
+      );
+      this.setExitCode(ExitCode.verifyFailed);
     }
     return model;
   }

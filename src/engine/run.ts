@@ -9,7 +9,8 @@ import { EvidenceLostError, EvidenceStore, type StoredBundle } from '../evidence
 import { Journal, createRunLogger } from '../log.js';
 import { maskParams } from '../secrets.js';
 import { renderRunMarkdown } from '../report/markdown.js';
-import type { ArtifactRef, ArtifactSink } from '../steps/types.js';
+import type { TargetEvidence } from '../report/sources.js';
+import type { ArtifactRef } from '../steps/types.js';
 import { debrisWarningFor } from '../evidence/debris.js';
 import { compactTimestamp } from '../evidence/naming.js';
 import { signBundleFile } from '../evidence/sign.js';
@@ -22,7 +23,7 @@ import { bagInfo, buildRunRecord, operator } from './record.js';
 import type { RunOutcome, RunRequest } from './request.js';
 import { withFreeze } from './freeze.js';
 import { failedForTheEngine, runTarget } from './runner.js';
-import { artifactSink } from './sink.js';
+import { artifactSink, keepReportSources } from './sink.js';
 import { incidentOfRecords } from './undo-source.js';
 
 /**
@@ -111,8 +112,8 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     );
 
   let records: TargetRecord[] = [];
-  // The report's hardening findings read each target's inspect document (see keepInspect).
-  const inspects = new Map<string, unknown>();
+  // What report.md reads of each target's evidence (see keepReportSources).
+  const reportSources = new Map<string, TargetEvidence>();
   let runError: unknown;
   try {
     records = await request.progress.runTargets(targets, request.concurrency, (target, hooks) => {
@@ -120,7 +121,9 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
       // Each artifact's hash goes into the journal as it is stored: what `bundle recover` checks a cut-off bundle against.
       const stored = (ref: ArtifactRef) =>
         targetLog.info({ artifact: ref.path, size: ref.size, sha256: ref.sha256 }, 'artifact');
-      const sink = keepInspect(artifactSink(store, target, stored), (doc) => inspects.set(target.id, doc));
+      const sources: TargetEvidence = {};
+      reportSources.set(target.id, sources);
+      const sink = keepReportSources(artifactSink(store, target, stored), sources);
       return withFreeze(request.freeze, { engine, target, hooks, signal: request.signal, log: targetLog }, () =>
         runTarget({
           engine,
@@ -173,7 +176,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
       .artifacts()
       .map(({ path, size, sha256, incomplete }) => ({ path, size, sha256, ...(incomplete ? { incomplete } : {}) }));
     await store.addFile('run.json', `${JSON.stringify(record, null, 2)}\n`);
-    await store.addFile('report.md', renderRunMarkdown(record, inspects));
+    await store.addFile('report.md', renderRunMarkdown(record, reportSources));
     bundle = await store.finalize();
     if (request.signer && signer) signature = await signBundle(bundle, request.signer.key, signer.identity);
   } catch (error) {
@@ -231,21 +234,6 @@ function engineLoss(
     return `the Docker engine at ${endpoint} stopped answering during ${first.step.uses} on ${first.target.name}${kept}`;
   if (runError instanceof EngineUnreachableError) return `${messageOf(runError)}${kept}`;
   return undefined;
-}
-
-/**
- * Keeps the inspect document evidence.inspect writes, once it is safely stored, so report.md
- * can show findings without reading the half-written tar back or changing any step.
- */
-function keepInspect(sink: ArtifactSink, keep: (doc: unknown) => void): ArtifactSink {
-  return {
-    ...sink,
-    json: async (name, value) => {
-      const ref = await sink.json(name, value);
-      if (name === 'inspect.json') keep(value);
-      return ref;
-    },
-  };
 }
 
 /** A signature that cannot be written leaves the bundle whole: said as its warning, and the run exits 1. */

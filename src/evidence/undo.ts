@@ -86,8 +86,11 @@ export async function findNewestChange(query: {
   return undefined;
 }
 
-/** Bundles of several folders, newest first by their timestamped names. */
-async function bundlesNewestFirst(dirs: readonly string[]): Promise<string[]> {
+/**
+ * Bundles of several folders, newest first by their timestamped names; those over `sizeLimit`
+ * are left out (the automatic search's limit unless told otherwise).
+ */
+export async function bundlesNewestFirst(dirs: readonly string[], sizeLimit = searchSizeLimit): Promise<string[]> {
   const found: Array<{ name: string; path: string }> = [];
   for (const dir of new Set(dirs)) {
     const names = await readdir(dir).catch(() => [] as string[]);
@@ -97,7 +100,7 @@ async function bundlesNewestFirst(dirs: readonly string[]): Promise<string[]> {
         (s) => s.size,
         () => Infinity,
       );
-      if (size <= searchSizeLimit) found.push({ name, path });
+      if (size <= sizeLimit) found.push({ name, path });
     }
   }
   return found.sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0)).map((f) => f.path);

@@ -6,14 +6,11 @@
  * when the ticket renders it), no broken table, no code span that ends early, and no control or
  * bidirectional character that a terminal obeys or that reorders what a reader sees.
  */
-
-// C0 (but line breaks, which callers handle), DEL, C1; the bidirectional embeddings, overrides and
-// isolates ("Trojan Source"); and the Unicode line and paragraph separators.
-const invisible = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+import { visibleControls } from '../controls.js';
 
 /** Control and bidi characters written as their JSON escapes (`\u001b`), readable and unambiguous. */
 export function visible(text: string): string {
-  return String(text).replace(invisible, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return visibleControls(String(text));
 }
 
 /** Text as it goes into HTML, between tags or inside a quoted attribute. */

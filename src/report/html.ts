@@ -1,4 +1,5 @@
 import { htmlText } from './escape.js';
+import { evidenceHtml } from './html-evidence.js';
 import type { Level } from './findings.js';
 import {
   clock,
@@ -19,6 +20,8 @@ export function renderHtml(model: ReportModel): string {
   const run = model.run;
   const body = [
     `<header><h1>firebreak ${esc(run.playbook)} ${badge(run.status)}</h1>${run.description ? `<p class="lead">${esc(run.description)}</p>` : ''}</header>`,
+    verification(model),
+    overview(model),
     summary(model),
     run.error ? `<p class="error"><strong>Run error:</strong> ${esc(run.error)}</p>` : '',
     timeline(model),
@@ -26,6 +29,11 @@ export function renderHtml(model: ReportModel): string {
     evidence(model),
     `<footer>Rendered by ${esc(run.tool)} from run ${esc(run.runId)}. Secret-looking environment values, URL passwords and password= inside values are masked; the bundle's inspect.json keeps them.</footer>`,
   ];
+  return htmlPage(`${model.title} (${run.incident})`, body);
+}
+
+/** A whole page: inline CSS, and a CSP that lets it load nothing. `title` is escaped here; `body` is HTML. */
+export function htmlPage(title: string, body: readonly string[]): string {
   return [
     '<!doctype html>',
     '<html lang="en">',
@@ -33,7 +41,7 @@ export function renderHtml(model: ReportModel): string {
     '<meta charset="utf-8">',
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${esc(model.title)} (${esc(run.incident)})</title>`,
+    `<title>${esc(title)}</title>`,
     `<style>${CSS}</style>`,
     '</head>',
     `<body><main>${body.filter(Boolean).join('\n')}</main></body>`,
@@ -57,6 +65,40 @@ function summary(model: ReportModel): string {
   return `<dl class="summary">${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
 }
 
+/** Evidence that does not verify must not read as a clean record: said first, in red. */
+function verification(model: ReportModel): string {
+  const check = model.verification;
+  if (!check) return '';
+  if (check.ok)
+    return `<p class="verified">Bundle <code>${esc(model.bundle ?? '')}</code> verified: every file matches its manifest.</p>`;
+  const problems = check.problems.map((p) => `<li>${esc(p)}</li>`).join('');
+  return (
+    `<div class="banner" role="alert"><strong>This bundle failed verification.</strong> Its contents may have been changed ` +
+    `or damaged since it was written; do not rely on what follows. <code>firebreak bundle verify</code> found:<ul>${problems}</ul></div>`
+  );
+}
+
+/** What was done, the state it left, and what is left to do with the exact undo commands. */
+function overview(model: ReportModel): string {
+  const { done, state, todo, undo } = model.summary;
+  const list = (items: string[]) => `<ul>${items.join('')}</ul>`;
+  const left = [
+    ...undo.map(
+      (u) => `<li>${esc(u.container)} is ${esc(u.what)}; to undo: <code class="command">${esc(u.command)}</code></li>`,
+    ),
+    ...todo.map((t) => `<li>look at ${esc(t)}</li>`),
+  ];
+  return section(
+    'Summary',
+    '<h3>Done</h3>',
+    list(done.map((d) => `<li>${esc(d)}</li>`)),
+    '<h3>State at the end of the run</h3>',
+    list(state.map((d) => `<li>${esc(d)}</li>`)),
+    '<h3>Left to do</h3>',
+    left.length ? list(left) : '<p>Nothing: no change of this run is still in place.</p>',
+  );
+}
+
 function timeline(model: ReportModel): string {
   if (model.timeline.length === 0) return '<section><h2>Timeline</h2><p>No step ran.</p></section>';
   const withDate = spansDays(model);
@@ -74,7 +116,7 @@ function timeline(model: ReportModel): string {
 }
 
 function target(t: TargetReport): string {
-  const head = `<h2>${esc(t.name)} <span class="muted">${esc(t.id.slice(0, 12))}</span> ${badge(t.status)}</h2><p>Image <code>${esc(t.image)}</code></p>${t.files ? files(t.files) : ''}`;
+  const head = `<h2>${esc(t.name)} <span class="muted">${esc(t.id.slice(0, 12))}</span> ${badge(t.status)}</h2>${evidenceHtml(t)}${t.files ? files(t.files) : ''}`;
   if (!t.inspected) {
     return `<section>${head}<p class="muted">No inspect document for this container in the bundle, so no hardening findings.</p></section>`;
   }
@@ -106,23 +148,29 @@ function evidence(model: ReportModel): string {
   if (model.evidence.length === 0) return '';
   const rows = model.evidence.map(
     (e) =>
-      `<tr><td><code>${esc(e.path)}</code>${e.incomplete ? ` <span class="badge failed">incomplete</span> ${esc(e.incomplete)}` : ''}</td>` +
+      `<tr><td><a href="${esc(bagLink(e.path))}"><code>${esc(e.path)}</code></a>${e.incomplete ? ` <span class="badge failed">incomplete</span> ${esc(e.incomplete)}` : ''}</td>` +
       `<td class="num">${esc(sizeText(e.size))}</td><td class="hash">${esc(e.sha256)}</td></tr>`,
   );
   const note =
-    '<p class="muted">run.json, report.md and the tag files are hashed by the bag&#39;s manifests; check the whole bundle with <code>firebreak bundle verify</code>.</p>';
+    '<p class="muted">The links open each file from the extracted bag, with this page saved in the bag&#39;s folder (<code>firebreak bundle extract</code>, or <code>tar -xf</code>). ' +
+    'run.json, report.md and the tag files are hashed by the bag&#39;s manifests; check the whole bundle with <code>firebreak bundle verify</code>.</p>';
   return section('Evidence', table(['file', 'size', 'sha256'], rows), note);
 }
 
-function section(title: string, ...parts: string[]): string {
+/** A path inside the bag as a relative URL: each segment encoded, so no name can make it absolute or leave the bag. */
+function bagLink(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+export function section(title: string, ...parts: string[]): string {
   return `<section><h2>${esc(title)}</h2>${parts.join('\n')}</section>`;
 }
 
-function table(headers: string[], rows: string[], kind = ''): string {
+export function table(headers: string[], rows: string[], kind = ''): string {
   return `<table${kind ? ` class="${kind}"` : ''}><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
 
-function badge(status: string, text = status): string {
+export function badge(status: string, text = status): string {
   return `<span class="badge ${esc(status)}">${esc(text)}</span>`;
 }
 
@@ -157,6 +205,9 @@ tr.finding.risk td:first-child{border-left:4px solid var(--risk)}tr.finding.warn
 .counts{margin-left:8px;font-weight:normal}.counts .level{margin-left:10px}
 code.masked{color:var(--muted)}.error{padding:8px 12px;border:1px solid var(--risk);border-radius:6px;background:#ffebe9}
 tbody tr.failed td,tbody tr.aborted td{background:#fff5f5}
+.banner{margin:16px 0;padding:10px 14px;border:2px solid var(--risk);border-radius:6px;background:#ffebe9}.banner ul{margin:6px 0 0}
+.verified{color:var(--ok)}code.command{background:#fff8c5;padding:2px 6px}pre.log{background:var(--head);border:1px solid var(--line);border-radius:6px;padding:8px 10px;overflow-x:auto;font-size:12px;white-space:pre-wrap;word-break:break-all}
+tr.sensitive td:first-child{border-left:4px solid var(--risk)}.change.added{color:var(--risk);font-weight:600}.change.deleted{color:var(--warn);font-weight:600}svg.resources{display:block;margin:6px 0}
 footer{margin-top:32px;color:var(--muted);font-size:12px}
 @media print{main{max-width:none;padding:0}h2{break-after:avoid}tr{break-inside:avoid}}
 `;

@@ -1,6 +1,8 @@
 import type { RunRecord } from '../evidence/record.js';
 import { markdownCode as code, markdownText as cell } from './escape.js';
 import type { Finding } from './findings.js';
+import { evidenceLines } from './markdown-evidence.js';
+import type { TargetEvidence } from './sources.js';
 import {
   buildReport,
   clock,
@@ -18,8 +20,9 @@ import {
  */
 export function renderMarkdown(model: ReportModel): string {
   const run = model.run;
-  const lines: string[] = [`# ${cell(model.title)}`, ''];
+  const lines: string[] = [`# ${cell(model.title)}`, '', ...verificationLines(model)];
   if (run.description) lines.push(cell(run.description), '');
+  lines.push(...summaryLines(model));
   lines.push(
     '| | |',
     '| --- | --- |',
@@ -39,9 +42,32 @@ export function renderMarkdown(model: ReportModel): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The run-time entry point: run.json plus the inspect documents the run collected, by container id. */
-export function renderRunMarkdown(record: RunRecord, inspects: ReadonlyMap<string, unknown>): string {
-  return renderMarkdown(buildReport(record, inspects));
+/** The run-time entry point: run.json plus the report sources the run kept, by container id. */
+export function renderRunMarkdown(record: RunRecord, evidence: ReadonlyMap<string, TargetEvidence>): string {
+  return renderMarkdown(buildReport(record, evidence));
+}
+
+/** First thing a reader sees: evidence that does not verify must not read as a clean record. */
+function verificationLines(model: ReportModel): string[] {
+  const check = model.verification;
+  if (!check) return [];
+  if (check.ok) return [`Bundle ${code(model.bundle ?? '', false)} verified: every file matches its manifest.`, ''];
+  return [
+    `> **THIS BUNDLE FAILED VERIFICATION.** Its contents may have been changed or damaged since it was written; do not rely on what follows. \`firebreak bundle verify\` found:`,
+    ...check.problems.map((p) => `> - ${cell(p)}`),
+    '',
+  ];
+}
+
+function summaryLines(model: ReportModel): string[] {
+  const { done, state, todo, undo } = model.summary;
+  const lines = ['## Summary', '', '**Done:**', '', ...done.map((d) => `- ${cell(d)}`), ''];
+  lines.push('**State at the end of the run:**', '', ...state.map((d) => `- ${cell(d)}`), '');
+  lines.push('**Left to do:**', '');
+  if (undo.length === 0 && todo.length === 0) lines.push('- nothing: no change of this run is still in place');
+  for (const u of undo) lines.push(`- ${cell(u.container)} is ${cell(u.what)}; to undo: ${code(u.command, false)}`);
+  for (const t of todo) lines.push(`- look at ${cell(t)}`);
+  return [...lines, ''];
 }
 
 function timelineSection(model: ReportModel): string[] {
@@ -68,12 +94,8 @@ function timelineSection(model: ReportModel): string[] {
 }
 
 function targetSection(target: TargetReport): string[] {
-  const lines = [
-    `## ${cell(target.name)} (${cell(target.id.slice(0, 12))}): ${cell(target.status)}`,
-    '',
-    `Image ${code(target.image, false) || '(none)'}.`,
-    '',
-  ];
+  const lines = [`## ${cell(target.name)} (${cell(target.id.slice(0, 12))}): ${cell(target.status)}`, ''];
+  lines.push(...evidenceLines(target));
   if (target.files) lines.push(...filesLines(target.files));
   if (!target.inspected) {
     lines.push(

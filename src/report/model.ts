@@ -1,38 +1,28 @@
 /**
  * The report as data: what markdown.ts and html.ts render and what `report --format json` prints.
- * Built from run.json and the targets' inspect documents only, so the report written at run time
- * and one rendered again later from the bundle are the same. Secrets are masked here, once, so
- * no renderer can forget to.
+ * Built from run.json and a few evidence files of each target (sources.ts), so the report written
+ * at run time and one rendered again later from the bundle are the same. Secrets are masked
+ * here, once, so no renderer can forget to. Each section has its own module.
  */
-import {
-  flattenSteps,
-  type RunRecord,
-  type StepRecord,
-  type StepStatus,
-  type TargetRecord,
-} from '../evidence/record.js';
+import { flattenSteps, type RunRecord, type TargetRecord } from '../evidence/record.js';
 import { maskEnvEntry, maskParams, maskSecrets, maskText } from '../secrets.js';
 import { bagSize } from '../evidence/bagit.js';
+import { changedPaths, type ChangedPaths } from './changes.js';
 import { assessHardening, countLevels, type Finding, type Level } from './findings.js';
+import { imageFacts, type ImageFacts } from './image.js';
+import { logExcerpt, type LogExcerpt } from './logs.js';
+import { processList, type ProcessList } from './processes.js';
+import { resourceSample, type ResourceSample } from './resources.js';
+import type { TargetEvidence } from './sources.js';
+import { reportSummary, type ReportSummary } from './summary.js';
+import { timeline, type TimelineRow } from './timeline.js';
+
+export type { TimelineRow };
 
 /** Free text (step notes, errors) with its secrets masked; see secrets.ts. */
 export { maskText };
 
 export const reportSchemaId = 'firebreak.report/v1';
-
-export interface TimelineRow {
-  /** ISO time the step started; absent for steps that never ran. */
-  at?: string;
-  container: string;
-  /** Step id, with its group or on-failure path in front. */
-  step: string;
-  uses: string;
-  status: StepStatus;
-  /** `succeeded`, `succeeded (no change)`, `failed after 3 attempts`... */
-  result: string;
-  durationMs?: number;
-  detail: string;
-}
 
 export interface EnvRow {
   name: string;
@@ -61,6 +51,18 @@ export interface TargetReport {
   env: EnvRow[];
   /** Absent when the playbook copied no changed files. */
   files?: ChangedFiles;
+  imageFacts: ImageFacts;
+  /** Each absent when the bundle has no such evidence for this container. */
+  changes?: ChangedPaths;
+  processes?: ProcessList;
+  resources?: ResourceSample;
+  logs?: LogExcerpt;
+}
+
+/** What checking the bundle found; absent in the report.md a run writes (its bag is not finished yet). */
+export interface ReportVerification {
+  ok: boolean;
+  problems: string[];
 }
 
 export interface EvidenceRow {
@@ -72,7 +74,13 @@ export interface EvidenceRow {
 
 export interface ReportModel {
   schema: typeof reportSchemaId;
+  /** `failed` when the bundle does not verify, else the run's status. */
+  status: string;
   title: string;
+  /** The bundle file, when the report was rendered from one. */
+  bundle?: string;
+  verification?: ReportVerification;
+  summary: ReportSummary;
   run: {
     runId: string;
     incident: string;
@@ -94,12 +102,26 @@ export interface ReportModel {
   evidence: EvidenceRow[];
 }
 
-/** `inspects` maps a target's container id to its inspect document (as the engine returned it). */
-export function buildReport(record: RunRecord, inspects: ReadonlyMap<string, unknown> = new Map()): ReportModel {
+export interface ReportContext {
+  bundle?: string;
+  verification?: ReportVerification;
+}
+
+/** `evidence` maps a target's container id to the evidence files read for it (sources.ts). */
+export function buildReport(
+  record: RunRecord,
+  evidence: ReadonlyMap<string, TargetEvidence> = new Map(),
+  context: ReportContext = {},
+): ReportModel {
   const engine = record.engine;
+  const broken = context.verification && !context.verification.ok;
   return {
     schema: reportSchemaId,
+    status: broken ? 'failed' : record.status,
     title: `firebreak ${record.playbook.name}: ${record.status}`,
+    ...(context.bundle ? { bundle: context.bundle } : {}),
+    ...(context.verification ? { verification: context.verification } : {}),
+    summary: reportSummary(record, context.bundle),
     run: {
       runId: record.runId,
       incident: record.incident,
@@ -118,7 +140,7 @@ export function buildReport(record: RunRecord, inspects: ReadonlyMap<string, unk
       ...(record.error ? { error: maskText(record.error) } : {}),
     },
     timeline: timeline(record.targets),
-    targets: record.targets.map((target) => targetReport(target, inspects.get(target.id))),
+    targets: record.targets.map((target) => targetReport(target, evidence.get(target.id) ?? {})),
     evidence: record.artifacts.map((a) => ({
       path: `data/${a.path}`,
       size: a.size,
@@ -128,47 +150,13 @@ export function buildReport(record: RunRecord, inspects: ReadonlyMap<string, unk
   };
 }
 
-/**
- * Every step of every target in the order it started. Targets run in parallel, so one list by
- * time is what tells a reader what happened to which container when. A step that never ran sorts
- * right after the step before it on the same target.
- */
-function timeline(targets: readonly TargetRecord[]): TimelineRow[] {
-  const rows: Array<TimelineRow & { sortKey: string; order: number }> = [];
-  for (const target of targets) {
-    let lastKey = '';
-    const add = (steps: readonly StepRecord[], prefix: string): void => {
-      for (const step of steps) {
-        lastKey = step.startedAt ?? lastKey;
-        rows.push({ ...timelineRow(target.name, step, prefix), sortKey: lastKey, order: rows.length });
-        if (step.steps) add(step.steps, `${prefix}${step.id} / `);
-      }
-    };
-    add(target.steps, '');
-    add(target.onFailure ?? [], 'on-failure / ');
-  }
-  rows.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : a.order - b.order));
-  return rows.map(({ sortKey: _k, order: _o, ...row }) => row);
-}
-
-function timelineRow(container: string, step: StepRecord, prefix: string): TimelineRow {
-  const already = step.status === 'succeeded' && step.changed === false ? ' (no change)' : '';
-  const retried = step.attempts > 1 ? ` after ${step.attempts} attempts` : '';
-  const tolerated = step.status === 'failed' && step.continueOnError ? ' (continue-on-error)' : '';
-  return {
-    ...(step.startedAt ? { at: step.startedAt } : {}),
-    container,
-    step: `${prefix}${step.id}`,
-    uses: step.uses,
-    status: step.status,
-    result: `${step.status}${already}${retried}${tolerated}`,
-    ...(step.durationMs !== undefined ? { durationMs: step.durationMs } : {}),
-    detail: maskText(step.error ?? step.note ?? ''),
-  };
-}
-
-function targetReport(target: TargetRecord, inspect: unknown): TargetReport {
+function targetReport(target: TargetRecord, found: TargetEvidence): TargetReport {
+  const { inspect } = found;
   const findings = assessHardening(inspect);
+  const changes = changedPaths(found.diff);
+  const processes = processList(found.top);
+  const resources = resourceSample(found.stats, inspect);
+  const logs = logExcerpt(found.stdout, found.stderr);
   return {
     id: target.id,
     name: target.name,
@@ -179,6 +167,11 @@ function targetReport(target: TargetRecord, inspect: unknown): TargetReport {
     summary: countLevels(findings),
     env: environment(inspect),
     ...changedFiles(target),
+    imageFacts: imageFacts(target.image, found.image, inspect),
+    ...(changes ? { changes } : {}),
+    ...(processes ? { processes } : {}),
+    ...(resources ? { resources } : {}),
+    ...(logs ? { logs } : {}),
   };
 }
 

@@ -94,7 +94,7 @@ const webInspect = {
   Mounts: [{ Type: 'bind', Source: '/srv/<x>', Destination: '/data', RW: true }],
 };
 
-const model = () => buildReport(record(), new Map([[WEB, webInspect]]));
+const model = () => buildReport(record(), new Map([[WEB, { inspect: webInspect }]]));
 
 describe('report model', () => {
   it('merges both containers into one timeline by start time, groups and on-failure steps named by their path', () => {
@@ -167,7 +167,7 @@ describe('changed files in the report', () => {
     const r = record();
     const note = '7 collected (1.2 KiB), 3 left out over the 10.0 KiB cap, 4 skipped; see files.json';
     r.targets[0]!.steps.push(step('files', 'evidence.files', '07.000', { outputs, note }));
-    return buildReport(r, new Map([[WEB, webInspect]]));
+    return buildReport(r, new Map([[WEB, { inspect: webInspect }]]));
   };
 
   it('names the cap and counts what it left out, in markdown and HTML', () => {
@@ -236,7 +236,7 @@ describe('renderHtml', () => {
     const r = record();
     r.targets[0]!.name = '<script>alert(1)</script>';
     r.targets[0]!.image = '"><img src=x onerror=alert(1)>';
-    const html = renderHtml(buildReport(r, new Map([[WEB, webInspect]])));
+    const html = renderHtml(buildReport(r, new Map([[WEB, { inspect: webInspect }]])));
     expect(html).not.toContain('<script>alert');
     expect(html).not.toContain('<img');
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');

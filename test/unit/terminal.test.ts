@@ -62,7 +62,7 @@ describe('renderOutcome', () => {
       },
     };
     const lines = renderOutcome(outcome).trimEnd().split('\n');
-    // Header, two step lines, the evidence folder, the bundle.
+    // Heading, target, step, evidence folder, bundle.
     expect(lines).toHaveLength(5);
     expect(lines[2]).toBe('    FAIL alert: answered 500: \\u001b]0;pwned\\u0007\\u000aok   fake: succeeded');
   });
