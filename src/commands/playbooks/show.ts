@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { FirebreakCommand } from '../../cli/base.js';
+import { jsonDocument } from '../../cli/json.js';
 import { visibleControls } from '../../cli/terminal.js';
 import { loadPlaybook } from '../../engine/loader.js';
 
@@ -13,8 +14,9 @@ export default class PlaybooksShow extends FirebreakCommand {
     const playbook = loadPlaybook(args.playbook);
     if (!this.jsonEnabled()) process.stdout.write(visibleControls(`# ${playbook.source}\n${playbook.text}`, true));
     const { text: _text, ...rest } = playbook;
-    return JSON.parse(
+    const playbookJson = JSON.parse(
       JSON.stringify(rest, (key, value) => (key === 'type' && typeof value === 'object' ? undefined : value)),
-    );
+    ) as object;
+    return jsonDocument('playbook', 'succeeded', { playbook: playbookJson });
   }
 }
