@@ -10,7 +10,7 @@ import { useTempDirs } from './temp-dirs.js';
 
 const tempDir = useTempDirs('firebreak-extract-');
 
-type Header = tar.Headers & { body?: string };
+type Header = Partial<tar.Header> & { name: string; body?: string };
 
 async function tarOf(entries: Header[], gzip: boolean): Promise<Buffer> {
   const pack = tar.pack();
