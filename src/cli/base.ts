@@ -9,6 +9,7 @@ import { canPrompt, confirm } from './confirm.js';
 import { visibleControls } from './terminal.js';
 import type { RunFlagValues } from './flags.js';
 import { createProgress, progressModeFor } from './progress.js';
+import { errorDocument } from './json.js';
 import { evidenceProblem, outcomeJson, renderOutcome } from './render.js';
 
 /**
@@ -109,7 +110,7 @@ export abstract class FirebreakCommand extends Command {
   private fail(error: Error, code: number): unknown {
     process.exitCode = code;
     if (this.jsonEnabled()) {
-      this.logJson({ status: 'error', exitCode: code, error: { type: error.name, message: error.message } });
+      this.logJson(errorDocument(error, code));
     } else {
       process.stderr.write(`firebreak: ${visibleControls(messageOf(error))}\n`);
       if (wantsStack(this.argv) || process.env.FIREBREAK_DEBUG)

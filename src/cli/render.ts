@@ -4,6 +4,7 @@ import type { StepRecord } from '../evidence/record.js';
 import { formatDuration } from '../duration.js';
 import { formatBytes } from '../bytes.js';
 import { dirname, resolve } from 'node:path';
+import { schemaId } from './json.js';
 import { visibleControls } from './terminal.js';
 
 /** The human result on stdout. Its last line always names the bundle and its SHA-256. */
@@ -110,6 +111,7 @@ function plural(n: number, word: string): string {
 /** What --json prints: the outcome without the parts only the bundle needs. */
 export function outcomeJson(outcome: RunOutcome): unknown {
   return {
+    schema: schemaId('run'),
     status: outcome.status,
     exitCode: outcome.exitCode,
     playbook: outcome.playbook,

@@ -165,7 +165,7 @@ function checkAnswer(result: CliResult, c: Case, file: string | undefined): void
   if (c.json) {
     expect(result.stderr).toBe('');
     const document = JSON.parse(result.stdout) as { status: string; exitCode: number; error: { message: string } };
-    expect(document).toMatchObject({ status: 'error', exitCode: c.exit });
+    expect(document).toMatchObject({ schema: 'firebreak.error/v1', status: 'failed', exitCode: c.exit });
     checkMessage(document.error.message, c, file);
   } else {
     expect(result.stdout).toBe('');

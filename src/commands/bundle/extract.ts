@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { FirebreakCommand } from '../../cli/base.js';
+import { jsonDocument, type JsonDocument } from '../../cli/json.js';
 import { visibleControls } from '../../cli/terminal.js';
 import { ExitCode } from '../../errors.js';
 import { formatBytes } from '../../bytes.js';
@@ -22,7 +23,7 @@ export default class BundleExtract extends FirebreakCommand {
     dir: Args.string({ required: true, description: 'folder to unpack into (new or empty)' }),
   };
 
-  async run(): Promise<ExtractResult & { schema: string; status: string }> {
+  async run(): Promise<JsonDocument<ExtractResult>> {
     const { args } = await this.parse(BundleExtract);
     await assertBundleFile(args.bundle);
     await assertEmptyDestination(args.dir);
@@ -38,6 +39,6 @@ export default class BundleExtract extends FirebreakCommand {
       );
       process.stdout.write(visibleControls(`${lines.join('\n')}\n`, true));
     }
-    return { schema: 'firebreak.extract/v1', status: ok ? 'succeeded' : 'failed', ...result };
+    return jsonDocument('extract', ok ? 'succeeded' : 'failed', result);
   }
 }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { FirebreakCommand } from '../../cli/base.js';
 import { runFlags } from '../../cli/flags.js';
+import { jsonDocument } from '../../cli/json.js';
 import { visibleControls } from '../../cli/terminal.js';
 import { ExitCode } from '../../errors.js';
 import { describeBundle, listBundleFiles, type CatalogEntry } from '../../evidence/catalog.js';
@@ -22,7 +23,7 @@ export default class BundleList extends FirebreakCommand {
     'evidence-dir': runFlags['evidence-dir'],
   };
 
-  async run(): Promise<{ schema: string; status: string; evidenceDir: string; bundles: CatalogEntry[] }> {
+  async run(): Promise<unknown> {
     const { flags } = await this.parse(BundleList);
     const dir = flags['evidence-dir'];
     // The file name carries the incident: only those bundles are read, then run.json has the last word.
@@ -35,12 +36,7 @@ export default class BundleList extends FirebreakCommand {
     const allVerify = bundles.every((b) => b.verified);
     this.setExitCode(allVerify ? ExitCode.ok : ExitCode.verifyFailed);
     if (!this.jsonEnabled()) process.stdout.write(visibleControls(renderList(dir, bundles, flags.incident), true));
-    return {
-      schema: 'firebreak.bundle-list/v1',
-      status: allVerify ? 'succeeded' : 'failed',
-      evidenceDir: dir,
-      bundles,
-    };
+    return jsonDocument('bundle-list', allVerify ? 'succeeded' : 'failed', { evidenceDir: dir, bundles });
   }
 }
 

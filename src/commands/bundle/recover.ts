@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { FirebreakCommand } from '../../cli/base.js';
+import { jsonDocument, type Status } from '../../cli/json.js';
 import { visibleControls } from '../../cli/terminal.js';
 import { runFlags } from '../../cli/flags.js';
 import { ExitCode } from '../../errors.js';
@@ -28,7 +29,7 @@ export default class BundleRecover extends FirebreakCommand {
     'evidence-dir': runFlags['evidence-dir'],
   };
 
-  async run(): Promise<{ status: 'ok' | 'incomplete'; results: RecoverResult[] }> {
+  async run(): Promise<unknown> {
     const { argv, flags } = await this.parse(BundleRecover);
     const results = await recoverDebris(argv as string[], flags['evidence-dir']);
     const failed = results.some(
@@ -42,8 +43,19 @@ export default class BundleRecover extends FirebreakCommand {
           : results.map(renderResult).join('');
       process.stdout.write(visibleControls(text, true));
     }
-    return { status: failed ? 'incomplete' : 'ok', results };
+    // Each result keeps its own word (recovered, finalised, cleaned, in-progress) as `outcome`.
+    const documented = results.map(({ status, ...rest }) => ({
+      ...rest,
+      outcome: status,
+      status: resultStatus(status),
+    }));
+    return jsonDocument('recover', failed ? 'failed' : 'succeeded', { results: documented });
   }
+}
+
+function resultStatus(outcome: RecoverResult['status']): Status {
+  if (outcome === 'failed') return 'failed';
+  return outcome === 'in-progress' ? 'skipped' : 'succeeded';
 }
 
 /** One block per run: what was kept, cut off and removed; the bundle line last, as for every run. */

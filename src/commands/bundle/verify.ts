@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { FirebreakCommand } from '../../cli/base.js';
+import { jsonDocument, type JsonDocument } from '../../cli/json.js';
 import { visibleControls } from '../../cli/terminal.js';
 import { ExitCode } from '../../errors.js';
 import { checkSignature, type SignatureCheck } from '../../evidence/sign.js';
@@ -29,7 +30,7 @@ export default class BundleVerify extends FirebreakCommand {
   };
   static override args = { file: Args.string({ required: true, description: 'bundle file (.tar.gz or .tar)' }) };
 
-  async run(): Promise<SignedReport> {
+  async run(): Promise<JsonDocument<SignedReport>> {
     const { args, flags } = await this.parse(BundleVerify);
     const bagReport = await verifyBundle(args.file);
     const signature = await checkSignature(args.file, flags['allowed-signers']);
@@ -41,7 +42,7 @@ export default class BundleVerify extends FirebreakCommand {
     this.setExitCode(report.ok ? ExitCode.ok : ExitCode.verifyFailed);
     // Entry names come from the bundle, which anyone may have made: never raw controls on a terminal.
     if (!this.jsonEnabled()) process.stdout.write(visibleControls(renderVerify(report), true));
-    return report;
+    return jsonDocument('verify', report.ok ? 'succeeded' : 'failed', report);
   }
 }
 

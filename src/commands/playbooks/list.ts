@@ -1,4 +1,5 @@
 import { FirebreakCommand } from '../../cli/base.js';
+import { jsonDocument } from '../../cli/json.js';
 import { visibleControls } from '../../cli/terminal.js';
 import { builtInNames, loadPlaybook } from '../../engine/loader.js';
 
@@ -16,6 +17,6 @@ export default class PlaybooksList extends FirebreakCommand {
       const width = Math.max(...playbooks.map((p) => p.name.length));
       for (const p of playbooks) this.log(visibleControls(`${p.name.padEnd(width)}  ${p.description}`));
     }
-    return playbooks;
+    return jsonDocument('playbooks', 'succeeded', { playbooks });
   }
 }

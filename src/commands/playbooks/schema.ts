@@ -1,4 +1,5 @@
 import { FirebreakCommand } from '../../cli/base.js';
+import { jsonDocument } from '../../cli/json.js';
 import { playbookJsonSchema } from '../../engine/schema.js';
 
 export default class PlaybooksSchema extends FirebreakCommand {
@@ -9,6 +10,6 @@ export default class PlaybooksSchema extends FirebreakCommand {
     await this.parse(PlaybooksSchema);
     const schema = playbookJsonSchema();
     if (!this.jsonEnabled()) process.stdout.write(`${JSON.stringify(schema, null, 2)}\n`);
-    return schema;
+    return jsonDocument('playbook-schema', 'succeeded', { jsonSchema: schema });
   }
 }

@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { FirebreakCommand } from '../../cli/base.js';
+import { jsonDocument } from '../../cli/json.js';
 import { visibleControls } from '../../cli/terminal.js';
 import { loadPlaybook } from '../../engine/loader.js';
 import { paramLines } from '../../cli/params-text.js';
@@ -17,8 +18,9 @@ export default class PlaybooksShow extends FirebreakCommand {
     if (!this.jsonEnabled())
       process.stdout.write(visibleControls(`# ${playbook.source}\n${params}\n${playbook.text}`, true));
     const { text: _text, ...rest } = playbook;
-    return JSON.parse(
+    const playbookJson = JSON.parse(
       JSON.stringify(rest, (key, value) => (key === 'type' && typeof value === 'object' ? undefined : value)),
-    );
+    ) as object;
+    return jsonDocument('playbook', 'succeeded', { playbook: playbookJson });
   }
 }

@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { FirebreakCommand } from '../../cli/base.js';
+import { jsonDocument } from '../../cli/json.js';
 import { visibleControls } from '../../cli/terminal.js';
 import { loadPlaybook } from '../../engine/loader.js';
 
@@ -17,6 +18,6 @@ export default class PlaybooksValidate extends FirebreakCommand {
     const result = { valid: true, file: playbook.source, name: playbook.name, steps: count(playbook.steps) };
     if (!this.jsonEnabled())
       this.log(visibleControls(`${playbook.source}: valid playbook "${playbook.name}" with ${result.steps} steps`));
-    return result;
+    return jsonDocument('playbook-check', 'succeeded', result);
   }
 }
