@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './bundle-files.js';
 import { REPO_ROOT, RUN_JS, runCli } from './cli.js';
@@ -164,7 +165,15 @@ describe('the Ansible playbook in contrib/ansible', () => {
   });
 
   it("records each host's --json result and exit code in the summary on the controller", () => {
-    expect(summary).toMatchObject({ schema: 'firebreak.ansible/v1', incident: INCIDENT, noResult: [] });
+    const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'contrib/ansible/summary.schema.json'), 'utf8'));
+    const validate = new Ajv2020({ strict: true, allErrors: true }).compile(schema);
+    expect(validate(summary), JSON.stringify(validate.errors)).toBe(true);
+    expect(summary).toMatchObject({
+      schema: 'firebreak.ansible/v1',
+      status: 'failed',
+      incident: INCIDENT,
+      noResult: [],
+    });
     expect(summary.hosts.map((h: { host: string }) => h.host).sort()).toEqual(['localhost', 'stopped']);
 
     const ok = hostOf('localhost');
