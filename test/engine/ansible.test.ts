@@ -2,10 +2,12 @@
 // both this machine (local connection), so the run, the rsync pull (synchronize runs rsync even on
 // a local connection), the verification on the controller and the summary are all exercised.
 // `localhost` pauses a running container (exit 0); `stopped` tries to on a container that is not
-// running (exit 1): that host must fail, yet its bundle must still come back and verify.
+// running (exit 1): that host must fail, yet its bundle must still come back and verify. A damaged
+// bundle left earlier in `stopped`'s evidence folder comes back too, and must be reported unverified.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './bundle-files.js';
 import { REPO_ROOT, RUN_JS, runCli } from './cli.js';
@@ -15,8 +17,10 @@ useHarness();
 
 const PLAYBOOK = join(REPO_ROOT, 'contrib/ansible/firebreak.yml');
 const INCIDENT = 'INC-ANSIBLE-1';
-// Generous: ansible starts a Python process per task; on a loaded two-core machine that adds up.
-const ANSIBLE_TIMEOUT_MS = 150_000;
+const DAMAGED = `20200101T000000Z_planted_${INCIDENT}.tar.gz`;
+// Generous: ansible starts a Python process per task (about 45 s of CPU for this file in all); on
+// a two-core machine shared with other sessions that took 3.5 min of wall time.
+const ANSIBLE_TIMEOUT_MS = 300_000;
 
 interface AnsibleRun {
   code: number | null;
@@ -64,6 +68,8 @@ beforeAll(async () => {
   stopped = await startContainer({ start: false });
   controller = tempDir('firebreak-ansible-');
   const remote = tempDir('firebreak-ansible-remote-');
+  mkdirSync(join(remote, 'stopped'), { mode: 0o700 });
+  writeFileSync(join(remote, 'stopped', DAMAGED), 'not a bundle\n', { mode: 0o600 });
 
   // A playbook given as a file, so the copy to the host is exercised too.
   writeFileSync(
@@ -115,34 +121,60 @@ describe('the Ansible playbook in contrib/ansible', () => {
     expect(run.output).toMatch(/localhost\s+: ok=\d+ .*failed=0/);
   });
 
-  it("pulls each host's bundle and sidecar into <evidence>/<incident>/<host>/, folders 0700 and files 0600", () => {
+  it("pulls each host's evidence folder into <evidence>/<incident>/<host>/, folders 0700 and files 0600", () => {
+    const written = [
+      expect.stringMatching(/^\d{8}T\d{6}Z_snapshot-and-pause_INC-ANSIBLE-1\.tar\.gz$/),
+      expect.stringMatching(/^\d{8}T\d{6}Z_snapshot-and-pause_INC-ANSIBLE-1\.tar\.gz\.sha256$/),
+    ];
     expect(modeOf(join(controller, 'evidence'))).toBe('0700');
     expect(modeOf(incidentDir())).toBe('0700');
-    for (const host of ['localhost', 'stopped']) {
+    for (const [host, expected] of [
+      ['localhost', written],
+      ['stopped', [DAMAGED, ...written]],
+    ] as const) {
       const folder = join(incidentDir(), host);
       expect(modeOf(folder)).toBe('0700');
       const files = readdirSync(folder).sort();
-      expect(files).toEqual([
-        expect.stringMatching(/^\d{8}T\d{6}Z_snapshot-and-pause_INC-ANSIBLE-1\.tar\.gz$/),
-        expect.stringMatching(/^\d{8}T\d{6}Z_snapshot-and-pause_INC-ANSIBLE-1\.tar\.gz\.sha256$/),
-      ]);
+      expect(files).toEqual(expected);
       for (const file of files) expect(modeOf(join(folder, file)), `${host}/${file}`).toBe('0600');
     }
   });
 
   it('brings back bundles that verify with firebreak bundle verify on the controller, and says so', async () => {
-    for (const host of ['localhost', 'stopped']) {
-      const bundles = hostOf(host).bundles;
-      expect(bundles).toEqual([expect.objectContaining({ verified: true, verifyExitCode: 0, problems: [] })]);
-      const verify = await runCli(['bundle', 'verify', join(incidentDir(), host, bundles[0].name)]);
+    const verified = [hostOf('localhost').bundles[0], hostOf('stopped').bundles[1]];
+    expect(verified).toEqual([
+      expect.objectContaining({ verified: true, verifyExitCode: 0, problems: [] }),
+      expect.objectContaining({ verified: true, verifyExitCode: 0, problems: [] }),
+    ]);
+    for (const [host, bundle] of [
+      ['localhost', verified[0]],
+      ['stopped', verified[1]],
+    ]) {
+      const verify = await runCli(['bundle', 'verify', join(incidentDir(), host, bundle.name)]);
       expect(verify.code, verify.stdout + verify.stderr).toBe(0);
       expect(verify.stdout).toMatch(/^verified .* all match$/m);
       expect(verify.stdout).toMatch(/matches .*\.sha256$/m);
     }
   });
 
+  it('reports a pulled bundle that does not verify, with its problems, and fails that host', () => {
+    expect(hostOf('stopped').bundles).toHaveLength(2);
+    expect(hostOf('stopped').bundles[0]).toMatchObject({ name: DAMAGED, verified: false, verifyExitCode: 5 });
+    expect(hostOf('stopped').bundles[0].problems).toContainEqual(expect.stringMatching(/cannot read .* as a tar/));
+    expect(run.output).toMatch(/fatal: \[stopped\]: FAILED! => .*planted_INC-ANSIBLE-1\.tar\.gz\s+did not verify/);
+    expect(hostOf('localhost').bundles).toHaveLength(1);
+  });
+
   it("records each host's --json result and exit code in the summary on the controller", () => {
-    expect(summary).toMatchObject({ schema: 'firebreak.ansible/v1', incident: INCIDENT, noResult: [] });
+    const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'contrib/ansible/summary.schema.json'), 'utf8'));
+    const validate = new Ajv2020({ strict: true, allErrors: true }).compile(schema);
+    expect(validate(summary), JSON.stringify(validate.errors)).toBe(true);
+    expect(summary).toMatchObject({
+      schema: 'firebreak.ansible/v1',
+      status: 'failed',
+      incident: INCIDENT,
+      noResult: [],
+    });
     expect(summary.hosts.map((h: { host: string }) => h.host).sort()).toEqual(['localhost', 'stopped']);
 
     const ok = hostOf('localhost');
@@ -161,7 +193,7 @@ describe('the Ansible playbook in contrib/ansible', () => {
     ]);
   });
 
-  it("acted on each host's own engine: the running container is paused, the other still not running", async () => {
+  it('acted through the engine: the running container is paused, the one not running is left as it was', async () => {
     expect((await inspectContainer(running.id)).State.Status).toBe('paused');
     expect((await inspectContainer(stopped.id)).State.Status).toBe('created');
   });
