@@ -36,9 +36,8 @@ export default class Report extends FirebreakCommand {
   async run(): Promise<ReportModel> {
     const { args, flags } = await this.parse(Report);
     if (flags.output) await checkOutput(flags.output);
-    // The run's status, unless the model states its own (a bundle that does not verify is failed).
-    const built = await reportFromBundle(args.file);
-    const model = { status: built.run.status, ...built };
+    // The model's status is the run's, or failed when the bundle does not verify.
+    const model = await reportFromBundle(args.file);
     // JSON keeps its meaning: the escapes are JSON's own, and JSON.stringify already wrote C0 that way.
     const text = visibleControls(render(model, flags.format), true);
     if (flags.output) {
