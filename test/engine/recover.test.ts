@@ -121,7 +121,8 @@ async function recover(args: string[], env: Record<string, string | undefined> =
   return { ...result, doc };
 }
 
-describe('recover', () => {
+// Restarts and healthchecks take seconds each, more on a busy CI host: generous bounds, never speed claims.
+describe('recover', { timeout: 120_000 }, () => {
   it('brings an unhealthy container back to healthy and keeps its logs and health log from before the restart', async () => {
     const c = await turnedUnhealthy();
     const before = await inspectContainer(c.name);
@@ -253,5 +254,5 @@ describe('recover --unhealthy', () => {
     expect((await inspectContainer(stopped.id)).State.Running).toBe(false);
     expect((await inspectContainer(quarantined.id)).State.Running).toBe(false);
     expect(stdout).not.toContain('secret');
-  });
+  }, 150_000);
 });
