@@ -245,7 +245,9 @@ describe('recover --unhealthy', () => {
     const byName = Object.fromEntries(doc.containers.map((c: any) => [c.name, c]));
     expect(byName[sick.name]).toMatchObject({ status: 'succeeded', after: { health: 'healthy' } });
     expect(byName[stopped.name]).toMatchObject({ status: 'skipped' });
-    expect(byName[stopped.name].reason).toMatch(/^stopped by docker stop/);
+    // The engine keeps only its last 256 events: on a busy shared engine the stop may be gone by
+    // now, and a stop it cannot tell from a crash is left alone too (stopVerdict's unit tests read the events).
+    expect(byName[stopped.name].reason).toMatch(/^stopped by docker stop|the engine no longer remembers how/);
     expect(byName[ignored.name].reason).toBe('labelled firebreak.ignore=true');
     expect(byName[quarantined.name].reason).toMatch(/^quarantined by firebreak/);
     // The engine's view: none of the three was started or restarted.
