@@ -59,7 +59,9 @@ describe('the auto-recover playbook, tailored', () => {
     expect(group.retry).toEqual({ attempts: 4, delay: '5s', backoff: 'exponential', 'max-delay': '5m' });
     expect(playbook.steps.slice(0, 4).every((s) => s.continueOnError)).toBe(true);
     expect(playbook.onFailure.map((s) => s.uses)).toEqual(['alert.webhook']);
-    expect(playbook.expect).toEqual(['healthy']);
+    // A plain name today; a structured post-condition ({ kind }) once `expect` grows.
+    const kinds = (playbook.expect as unknown[]).map((e) => (typeof e === 'string' ? e : (e as { kind: string }).kind));
+    expect(kinds).toEqual(['healthy']);
   });
 
   it('stops instead of restarting with --action stop, and only alerts with --action none', () => {
