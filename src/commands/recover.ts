@@ -107,7 +107,8 @@ export default class Recover extends FirebreakCommand {
         logLevel: flags['log-level'] as LogLevel,
         concurrency: flags.concurrency,
         signal: controller.signal,
-        progress: () => createProgress(progressModeFor(json)),
+        // Several runs at once: one live tree each would overwrite each other on a terminal; lines do not.
+        progress: () => createProgress(progressModeFor(json) === 'silent' ? 'silent' : 'lines'),
         onNotice: (message) => process.stderr.write(`${visibleControls(message)}\n`),
       });
       this.setExitCode(outcome.exitCode);
