@@ -1,6 +1,8 @@
 import { Call, createDockerode } from './client.js';
 import { resolveEndpoint, type Endpoint } from './connect.js';
 import { ContainerClient } from './containers.js';
+import { EventClient } from './events.js';
+import { ExecClient } from './exec.js';
 import { ImageClient } from './images.js';
 import { LabClient } from './lab.js';
 import { NetworkClient } from './networks.js';
@@ -19,6 +21,10 @@ export interface Engine {
   readonly probe: ProbeClient;
   /** Sacrificial containers and networks, for drills. */
   readonly lab: LabClient;
+  readonly events: EventClient;
+  readonly exec: ExecClient;
+  /** GET /info `ID`, asked once: what holds and records are keyed by. */
+  identity(): Promise<string>;
   /** Asked once, by the first caller; the version also tells us the engine answers at all. */
   version(): Promise<EngineVersion>;
 }
@@ -29,6 +35,7 @@ export async function openEngine(options: { host?: string; env?: NodeJS.ProcessE
   const call = new Call(endpoint);
   const system = new SystemClient(docker, call);
   let version: Promise<EngineVersion> | undefined;
+  let identity: Promise<string> | undefined;
   return {
     endpoint,
     containers: new ContainerClient(docker, call),
@@ -37,6 +44,14 @@ export async function openEngine(options: { host?: string; env?: NodeJS.ProcessE
     system,
     probe: new ProbeClient(docker, call),
     lab: new LabClient(docker, call),
+    events: new EventClient(docker, call),
+    exec: new ExecClient(docker, call),
     version: () => (version ??= system.version()),
+    // A failed ask is not kept: the next caller asks again.
+    identity: () =>
+      (identity ??= system.identity().catch((error: unknown) => {
+        identity = undefined;
+        throw error;
+      })),
   };
 }

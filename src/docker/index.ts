@@ -4,3 +4,5 @@ export type { EngineProduct } from './probe.js';
 export { parseFilters, resolveTargets } from './targets.js';
 export type * from './types.js';
 export type { LabAttachment, LabContainerSpec, LabHealthcheck } from './lab.js';
+export type { ContainerEvent } from './events.js';
+export type { ExecResult } from './exec.js';

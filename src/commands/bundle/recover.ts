@@ -49,7 +49,7 @@ export default class BundleRecover extends FirebreakCommand {
       outcome: status,
       status: resultStatus(status),
     }));
-    return jsonDocument('recover', failed ? 'failed' : 'succeeded', { results: documented });
+    return jsonDocument('bundle-recover', failed ? 'failed' : 'succeeded', { results: documented });
   }
 }
 
