@@ -141,7 +141,11 @@ describe('drill --all', () => {
     expect(suites.map((s) => s.name).sort()).toEqual(builtInNames());
     for (const suite of suites) {
       const drill = doc.drills.find((d) => d.playbook === suite.name)!;
-      expect(suite.testcase.map((c) => c.name)).toEqual(['playbook ran', ...drill.expect]);
+      expect(suite.testcase.map((c) => c.name)).toEqual([
+        'playbook ran',
+        ...drill.runs[0]!.expectations.map((e) => e.expectation),
+      ]);
+      expect(suite.testcase).toHaveLength(1 + drill.expect.length);
       expect(Number(suite.tests)).toBe(suite.testcase.length);
       expect(suite.failures).toBe('0');
       for (const c of suite.testcase) expect(Number(c.time)).toBeGreaterThanOrEqual(0);
