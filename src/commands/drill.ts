@@ -85,7 +85,7 @@ export default class Drill extends FirebreakCommand {
         evidenceDir: flags['evidence-dir'],
         compression: flags.compression as 'gzip' | 'none',
         logLevel: flags['log-level'] as LogLevel,
-        keep: flags.keep,
+        keep: flags.keep === true,
         signal: controller.signal,
         say: (line) => {
           if (!json) process.stderr.write(`${visibleControls(line)}\n`);

@@ -142,7 +142,7 @@ async function makeFolders(path: string, label: string): Promise<void> {
 
 /** Creating a file is the only honest test: root passes access(2) on a folder it cannot write to. */
 async function probeWrite(path: string, label: string): Promise<void> {
-  // Unique within the process too: recover and watch run several playbooks at once in one folder.
+  // Unique per call, not per process: recover, watch and drill run several playbooks at once in one folder.
   const probe = join(path, `.firebreak-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await access(path, constants.W_OK | constants.X_OK);

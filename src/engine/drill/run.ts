@@ -70,7 +70,7 @@ export async function runDrill(plan: DrillPlan, settings: DrillSettings): Promis
     expectations: [],
     steps: [],
     timings: { timeToContainMs: null, totalMs: 0 },
-    cleanup: { kept: settings.keep, left: [] },
+    cleanup: { kept: settings.keep === true, left: [] },
   };
   let sandbox: Sandbox | undefined;
   const images: string[] = [];
