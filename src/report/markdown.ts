@@ -60,13 +60,17 @@ function verificationLines(model: ReportModel): string[] {
 }
 
 function summaryLines(model: ReportModel): string[] {
-  const { done, state, todo, undo } = model.summary;
+  const { done, state, todo, undo, incidentCommand } = model.summary;
   const lines = ['## Summary', '', '**Done:**', '', ...done.map((d) => `- ${cell(d)}`), ''];
   lines.push('**State at the end of the run:**', '', ...state.map((d) => `- ${cell(d)}`), '');
   lines.push('**Left to do:**', '');
   if (undo.length === 0 && todo.length === 0) lines.push('- nothing: no change of this run is still in place');
   for (const u of undo) lines.push(`- ${cell(u.container)} is ${cell(u.what)}; to undo: ${code(u.command, false)}`);
   for (const t of todo) lines.push(`- look at ${cell(t)}`);
+  lines.push(
+    '',
+    `Every run of incident ${cell(model.run.incident)}, and what they left to undo: ${code(incidentCommand, false)}.`,
+  );
   return [...lines, ''];
 }
 
