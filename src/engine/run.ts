@@ -169,7 +169,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
       .artifacts()
       .map(({ path, size, sha256, incomplete }) => ({ path, size, sha256, ...(incomplete ? { incomplete } : {}) }));
     await store.addFile('run.json', `${JSON.stringify(record, null, 2)}\n`);
-    await store.addFile('report.md', renderRunMarkdown(record, reportSources));
+    await store.addFile('report.md', renderRunMarkdown(record, reportSources, store.intendedPath));
     bundle = await store.finalize();
   } catch (error) {
     // Nothing would take the bundle: the result on stdout is then the only account of the run.

@@ -42,9 +42,16 @@ export function renderMarkdown(model: ReportModel): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The run-time entry point: run.json plus the report sources the run kept, by container id. */
-export function renderRunMarkdown(record: RunRecord, evidence: ReadonlyMap<string, TargetEvidence>): string {
-  return renderMarkdown(buildReport(record, evidence));
+/**
+ * The run-time entry point: run.json plus the report sources the run kept, by container id, and
+ * the path the bundle will have (for the undo commands' --from), when the folder took it.
+ */
+export function renderRunMarkdown(
+  record: RunRecord,
+  evidence: ReadonlyMap<string, TargetEvidence>,
+  bundle?: string,
+): string {
+  return renderMarkdown(buildReport(record, evidence, bundle ? { bundle } : {}));
 }
 
 /** First thing a reader sees: evidence that does not verify must not read as a clean record. */
