@@ -176,7 +176,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
       .artifacts()
       .map(({ path, size, sha256, incomplete }) => ({ path, size, sha256, ...(incomplete ? { incomplete } : {}) }));
     await store.addFile('run.json', `${JSON.stringify(record, null, 2)}\n`);
-    await store.addFile('report.md', renderRunMarkdown(record, reportSources));
+    await store.addFile('report.md', renderRunMarkdown(record, reportSources, store.intendedPath));
     bundle = await store.finalize();
     if (request.signer && signer) signature = await signBundle(bundle, request.signer.key, signer.identity);
   } catch (error) {

@@ -80,7 +80,7 @@ function verification(model: ReportModel): string {
 
 /** What was done, the state it left, and what is left to do with the exact undo commands. */
 function overview(model: ReportModel): string {
-  const { done, state, todo, undo } = model.summary;
+  const { done, state, todo, undo, incidentCommand } = model.summary;
   const list = (items: string[]) => `<ul>${items.join('')}</ul>`;
   const left = [
     ...undo.map(
@@ -96,6 +96,7 @@ function overview(model: ReportModel): string {
     list(state.map((d) => `<li>${esc(d)}</li>`)),
     '<h3>Left to do</h3>',
     left.length ? list(left) : '<p>Nothing: no change of this run is still in place.</p>',
+    `<p class="muted">Every run of incident ${esc(model.run.incident)}, and what they left to undo: <code>${esc(incidentCommand)}</code></p>`,
   );
 }
 

@@ -42,9 +42,16 @@ export function renderMarkdown(model: ReportModel): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The run-time entry point: run.json plus the report sources the run kept, by container id. */
-export function renderRunMarkdown(record: RunRecord, evidence: ReadonlyMap<string, TargetEvidence>): string {
-  return renderMarkdown(buildReport(record, evidence));
+/**
+ * The run-time entry point: run.json plus the report sources the run kept, by container id, and
+ * the path the bundle will have (for the undo commands' --from), when the folder took it.
+ */
+export function renderRunMarkdown(
+  record: RunRecord,
+  evidence: ReadonlyMap<string, TargetEvidence>,
+  bundle?: string,
+): string {
+  return renderMarkdown(buildReport(record, evidence, bundle ? { bundle } : {}));
 }
 
 /** First thing a reader sees: evidence that does not verify must not read as a clean record. */
@@ -60,13 +67,17 @@ function verificationLines(model: ReportModel): string[] {
 }
 
 function summaryLines(model: ReportModel): string[] {
-  const { done, state, todo, undo } = model.summary;
+  const { done, state, todo, undo, incidentCommand } = model.summary;
   const lines = ['## Summary', '', '**Done:**', '', ...done.map((d) => `- ${cell(d)}`), ''];
   lines.push('**State at the end of the run:**', '', ...state.map((d) => `- ${cell(d)}`), '');
   lines.push('**Left to do:**', '');
   if (undo.length === 0 && todo.length === 0) lines.push('- nothing: no change of this run is still in place');
   for (const u of undo) lines.push(`- ${cell(u.container)} is ${cell(u.what)}; to undo: ${code(u.command, false)}`);
   for (const t of todo) lines.push(`- look at ${cell(t)}`);
+  lines.push(
+    '',
+    `Every run of incident ${cell(model.run.incident)}, and what they left to undo: ${code(incidentCommand, false)}.`,
+  );
   return [...lines, ''];
 }
 

@@ -3,7 +3,7 @@
  * what is left to do, and the exact commands that undo each change still in place.
  */
 import { entryName } from '../evidence/naming.js';
-import { pendingUndo, type PendingKind, type PendingUndo } from '../evidence/pending.js';
+import { pendingUndo, shellWord, type PendingKind, type PendingUndo } from '../evidence/pending.js';
 import { flattenSteps, type RunRecord, type StepRecord, type TargetRecord } from '../evidence/record.js';
 import { maskText } from '../secrets.js';
 
@@ -14,8 +14,10 @@ export interface ReportSummary {
   state: string[];
   /** Steps that failed or were cut short: what to look at. */
   todo: string[];
-  /** Changes still in place, each with the command that undoes it. */
+  /** Changes of this run still in place, each with the command that undoes it. */
   undo: PendingUndo[];
+  /** Other runs of the incident may have changed more: the command that shows them all. */
+  incidentCommand: string;
 }
 
 const stateWords: Record<PendingKind, string> = {
@@ -36,6 +38,7 @@ export function reportSummary(record: RunRecord, bundle?: string): ReportSummary
     state: record.targets.map((t) => `${t.name}: ${stateOf(t, undo)}`),
     todo: record.targets.flatMap(problems),
     undo,
+    incidentCommand: `firebreak incident show ${shellWord(record.incident)}`,
   };
 }
 
@@ -52,7 +55,7 @@ function actions(record: RunRecord, target: TargetRecord): string[] {
 
 function stateOf(target: TargetRecord, undo: readonly PendingUndo[]): string {
   const words = undo.filter((u) => u.containerId === target.id).map((u) => stateWords[u.kind]);
-  const now = words.length ? words.join(', ') : 'nothing firebreak changed is still in place';
+  const now = words.length ? words.join(', ') : 'no change of this run is still in place';
   return `${now} (run ${target.status})`;
 }
 

@@ -339,9 +339,23 @@ describe('strings from a hostile container in reports and on the terminal', () =
         'code',
         'strong',
         'footer',
+        // The summary's lists, the log excerpt, the artifact links and the resource figure.
+        'ul',
+        'li',
+        'pre',
+        'div',
+        'a',
+        'svg',
+        'text',
+        'rect',
       ];
       expect([...tags].filter((t) => !own.includes(t))).toEqual([]);
       expect(html).not.toMatch(/<[^>]*\son\w+\s*=/i);
+      // Links only into the extracted bag: relative, under data/, never a scheme or a way up.
+      for (const [, href] of html.matchAll(/\shref="([^"]*)"/g)) {
+        expect(href).toMatch(/^data\/[^:]*$/);
+        expect(href!.split('/')).not.toContain('..');
+      }
       expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;');
       expect(html).toContain('abc\\u202edcba\\u2066x');
     }));
