@@ -17,6 +17,7 @@ describe('resolveEndpoint', () => {
 
   it('uses the local socket when neither --host nor DOCKER_HOST is given', () => {
     expect(resolveEndpoint(undefined, {})).toEqual({
+      source: 'default socket',
       label: 'unix:///var/run/docker.sock',
       options: { socketPath: '/var/run/docker.sock' },
     });
@@ -29,6 +30,7 @@ describe('resolveEndpoint', () => {
 
   it('reads a unix:// address as a socket path', () => {
     expect(resolveEndpoint('unix:///run/user/1000/docker.sock', {})).toEqual({
+      source: '--host',
       label: 'unix:///run/user/1000/docker.sock',
       options: { socketPath: '/run/user/1000/docker.sock' },
     });
@@ -36,6 +38,7 @@ describe('resolveEndpoint', () => {
 
   it('reads a bare absolute path as a socket path', () => {
     expect(resolveEndpoint('/tmp/docker.sock', {})).toEqual({
+      source: '--host',
       label: 'unix:///tmp/docker.sock',
       options: { socketPath: '/tmp/docker.sock' },
     });
@@ -43,6 +46,7 @@ describe('resolveEndpoint', () => {
 
   it('reads tcp://host:2375 as plain http', () => {
     expect(resolveEndpoint('tcp://10.0.0.5:2375', {})).toEqual({
+      source: '--host',
       label: 'tcp://10.0.0.5:2375',
       options: { host: '10.0.0.5', port: 2375, protocol: 'http' },
     });
@@ -63,6 +67,7 @@ describe('resolveEndpoint', () => {
 
   it('speaks https on port 2376', () => {
     expect(resolveEndpoint('tcp://10.0.0.5:2376', {})).toEqual({
+      source: '--host',
       label: 'tcp://10.0.0.5:2376 (TLS)',
       options: { host: '10.0.0.5', port: 2376, protocol: 'https' },
     });
@@ -129,6 +134,7 @@ describe('resolveEndpoint', () => {
 
   it('names an IPv6 engine in brackets', () => {
     expect(resolveEndpoint('tcp://[::1]:2375', {})).toEqual({
+      source: '--host',
       label: 'tcp://[::1]:2375',
       options: { host: '::1', port: 2375, protocol: 'http' },
     });
