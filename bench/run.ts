@@ -2,9 +2,14 @@
 import { prepare, removeBenchObjects } from './common.js';
 import { benchForensics } from './forensics.js';
 import { benchIsolate } from './isolate.js';
+import { benchStartup } from './startup.js';
 
 const only = process.argv[2];
-const benches: Record<string, () => Promise<void>> = { isolate: benchIsolate, forensics: benchForensics };
+const benches: Record<string, () => Promise<void>> = {
+  startup: benchStartup,
+  isolate: benchIsolate,
+  forensics: benchForensics,
+};
 
 await prepare();
 try {

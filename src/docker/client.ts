@@ -10,7 +10,8 @@ import { checkAnswer, type AnswerShape, type CheckedAnswer } from './shape.js';
  * (BuildKit sessions over gRPC, ssh) that a containment run never touches.
  */
 export async function createDockerode(endpoint: Endpoint): Promise<Dockerode> {
-  const { default: Docker } = await import('dockerode');
+  const { loadDockerode } = await import('./lean-load.js');
+  const Docker = loadDockerode();
   if (endpoint.options.protocol === 'ssh') quietSshUrlWarning();
   return new Docker({ ...unset, ...endpoint.options } as Dockerode.DockerOptions);
 }

@@ -38,6 +38,11 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   const playbook = typeof request.playbook === 'string' ? loadPlaybook(request.playbook) : request.playbook;
   const params = resolveParams(playbook, request.params, request.paramFlags);
   const filters = parseFilters(request.filters);
+  // Start-up time (README, Speed): the evidence folder's checks are file-system calls, started now so
+  // they overlap loading dockerode and finding the targets. A dry run touches no folder. Awaited
+  // below, before anything changes; its failure is kept until then (the empty catch only stops an unhandled rejection).
+  const folderReady = request.dryRun ? undefined : prepareEvidenceFolder(request.evidenceDir);
+  folderReady?.catch(() => {});
   const engine = await openEngine({ host: request.host });
   const [targets, version] = await Promise.all([
     resolveTargets(engine, { references: request.references, filters }, request.signal),
@@ -55,13 +60,17 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   request.onTargets?.(targets, plans);
   if (request.dryRun) return { ...outcome, status: 'planned', exitCode: ExitCode.ok, plan: plans };
   // An evidence folder that can never hold a bundle is bad input: said now, before anything changes.
-  const folder = await prepareEvidenceFolder(request.evidenceDir);
+  const folder = await folderReady!;
   if (folder.exposed) request.onNotice?.(`firebreak: warning: ${folder.exposed}`);
   if (request.confirm && !(await request.confirm(targets, plans))) {
     return { ...outcome, status: 'declined', exitCode: ExitCode.interrupted, plan: plans };
   }
 
   // Held until the bundle is finished, so the next run on these containers reads this run's record.
+  // Leftovers of runs that died (a second Ctrl-C, kill -9) are evidence nobody has finalised yet.
+  // Scanned while the lock is taken: the scan tells a live writer from debris by its process, not by the lock.
+  const debrisScan = debrisWarningFor(request.evidenceDir);
+  debrisScan.catch(() => {});
   const unlock =
     plans.some((plan) => plan.steps.some(changesState)) || request.freeze
       ? await lockTargets(engine.endpoint.label, targets, {
@@ -74,8 +83,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
             ),
         })
       : async () => {};
-  // Leftovers of runs that died (a second Ctrl-C, kill -9) are evidence nobody has finalised yet.
-  const debris = await debrisWarningFor(request.evidenceDir);
+  const debris = await debrisScan;
   if (debris) request.onNotice?.(debris);
   const who = operator();
   const signer = request.signer && {

@@ -46,7 +46,10 @@ async function engineEvents(since: number, filters: Record<string, string[]>): P
 describe('firebreak doctor', () => {
   it('reports a healthy test engine, exercising every permission on objects it removes again', async () => {
     const since = Math.floor(Date.now() / 1000) - 1;
-    const result = await runCli(['doctor', '--image', FIXTURE_IMAGE, '--evidence-dir', tempDir(), '--json']);
+    // A dozen engine calls one after another, each slow on a loaded shared engine: a generous bound.
+    const result = await runCli(['doctor', '--image', FIXTURE_IMAGE, '--evidence-dir', tempDir(), '--json'], {
+      timeoutMs: 110_000,
+    });
     const report = reportOf(result.stdout);
     expect(result.code, result.stderr).toBe(0);
     expect(report.exitCode).toBe(0);
@@ -70,7 +73,7 @@ describe('firebreak doctor', () => {
     const filters = JSON.stringify({ label: ['firebreak.doctor'], name: [name] });
     expect(await docker().listContainers({ all: true, filters })).toEqual([]);
     expect(await docker().listNetworks({ filters })).toEqual([]);
-  });
+  }, 120_000);
 
   it('fails with exit 3 on an unreachable host, naming the endpoint and that --host chose it', async () => {
     const result = await runCli(['doctor', '--host', 'tcp://127.0.0.1:1', '--evidence-dir', tempDir()]);

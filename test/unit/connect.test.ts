@@ -16,7 +16,8 @@ describe('resolveEndpoint', () => {
   afterAll(() => rmSync(certs, { recursive: true, force: true }));
 
   it('uses the local socket when neither --host nor DOCKER_HOST is given', () => {
-    expect(resolveEndpoint(undefined, {})).toMatchObject({
+    expect(resolveEndpoint(undefined, {})).toEqual({
+      source: 'default socket',
       label: 'unix:///var/run/docker.sock',
       options: { socketPath: '/var/run/docker.sock' },
     });
@@ -28,21 +29,24 @@ describe('resolveEndpoint', () => {
   });
 
   it('reads a unix:// address as a socket path', () => {
-    expect(resolveEndpoint('unix:///run/user/1000/docker.sock', {})).toMatchObject({
+    expect(resolveEndpoint('unix:///run/user/1000/docker.sock', {})).toEqual({
+      source: '--host',
       label: 'unix:///run/user/1000/docker.sock',
       options: { socketPath: '/run/user/1000/docker.sock' },
     });
   });
 
   it('reads a bare absolute path as a socket path', () => {
-    expect(resolveEndpoint('/tmp/docker.sock', {})).toMatchObject({
+    expect(resolveEndpoint('/tmp/docker.sock', {})).toEqual({
+      source: '--host',
       label: 'unix:///tmp/docker.sock',
       options: { socketPath: '/tmp/docker.sock' },
     });
   });
 
   it('reads tcp://host:2375 as plain http', () => {
-    expect(resolveEndpoint('tcp://10.0.0.5:2375', {})).toMatchObject({
+    expect(resolveEndpoint('tcp://10.0.0.5:2375', {})).toEqual({
+      source: '--host',
       label: 'tcp://10.0.0.5:2375',
       options: { host: '10.0.0.5', port: 2375, protocol: 'http' },
     });
@@ -62,7 +66,8 @@ describe('resolveEndpoint', () => {
   });
 
   it('speaks https on port 2376', () => {
-    expect(resolveEndpoint('tcp://10.0.0.5:2376', {})).toMatchObject({
+    expect(resolveEndpoint('tcp://10.0.0.5:2376', {})).toEqual({
+      source: '--host',
       label: 'tcp://10.0.0.5:2376 (TLS)',
       options: { host: '10.0.0.5', port: 2376, protocol: 'https' },
     });
@@ -128,7 +133,8 @@ describe('resolveEndpoint', () => {
   });
 
   it('names an IPv6 engine in brackets', () => {
-    expect(resolveEndpoint('tcp://[::1]:2375', {})).toMatchObject({
+    expect(resolveEndpoint('tcp://[::1]:2375', {})).toEqual({
+      source: '--host',
       label: 'tcp://[::1]:2375',
       options: { host: '::1', port: 2375, protocol: 'http' },
     });

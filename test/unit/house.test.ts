@@ -130,8 +130,22 @@ function floorViolations(files: Array<{ path: string; text: string }>): string[]
       if (to === from || to === 'ground') continue;
       if (!mayImport[from]!.includes(to)) problems.push(`${where} (${from}) imports ${name} (${to})`);
     }
+    // Reported once: an import of dockerode already said so above.
+    if (from !== 'docker' && !importsOf(text).some((name) => dockerPackages.test(name)))
+      problems.push(...dockerodeByName(path, text));
   }
   return problems;
+}
+
+/**
+ * dockerode reached by name in a way no import statement shows: `createRequire(...)('dockerode')`,
+ * `require.resolve('docker-modem')`. Any quoted package name in code counts; comments do not.
+ */
+const dockerPackageLiteral = /(['"`])(dockerode|docker-modem|ssh2)(\/[^'"`]*)?\1/;
+function dockerodeByName(path: string, text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
+  const found = dockerPackageLiteral.exec(code);
+  return found ? [`${relative(root, path)} names ${found[2]}: only src/docker talks to dockerode`] : [];
 }
 
 describe('the import graph of src/', () => {
@@ -145,6 +159,7 @@ describe('the import graph of src/', () => {
         at('errors.ts', `const m = await import('./evidence/naming.js')`),
         at('engine/run.ts', `export {x} from '../commands/run.js'`),
         at('cli/base.ts', `import '../commands/isolate.js'`),
+        at('engine/lean.ts', `// dockerode is loaded lazily\nconst D = createRequire(import.meta.url)('docker-modem')`),
         // These are fine: down a floor, a skipped floor, the ground floor, report reading evidence.
         at('commands/isolate.ts', `import {runPlaybook} from '../engine/run.js'\nimport {x} from '../cli/base.js'`),
         at('engine/run.ts', `import {openEngine} from '../docker/index.js'\nimport {mask} from '../secrets.js'`),
@@ -157,7 +172,24 @@ describe('the import graph of src/', () => {
       'src/errors.ts (ground) imports ./evidence/naming.js (evidence)',
       'src/engine/run.ts (engine) imports ../commands/run.js (commands)',
       'src/cli/base.ts (cli) imports ../commands/isolate.js (commands)',
+      'src/engine/lean.ts names docker-modem: only src/docker talks to dockerode',
     ]);
+  });
+
+  it('keeps dockerode out of bin/, scripts/ and the built dist/ outside dist/docker too', () => {
+    const outside = [
+      ...filesUnder(join(root, 'bin'), /\.js$/),
+      ...filesUnder(join(root, 'scripts'), /\.js$/),
+      ...filesUnder(dist, /\.js$/).filter((file) => !file.startsWith(join(dist, 'docker') + '/')),
+    ];
+    expect(outside.length).toBeGreaterThan(20);
+    const problems = outside.flatMap((file) => {
+      const text = readFileSync(file, 'utf8');
+      const imports = importsOf(text).filter((name) => dockerPackages.test(name));
+      const named = imports.length ? [] : dockerodeByName(file, text);
+      return [...imports.map((name) => `${relative(root, file)} imports ${name}`), ...named];
+    });
+    expect(problems).toEqual([]);
   });
 
   it('goes only down the floors, and only src/docker imports dockerode', () => {

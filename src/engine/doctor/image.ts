@@ -1,7 +1,9 @@
 import type { Engine } from '../../docker/index.js';
 
 /** Images whose userland has `sleep`, which the throwaway container runs; preferred when no --image is named. */
-const withSleep = /^(docker\.io\/)?(library\/)?(busybox|alpine|debian|ubuntu|fedora|centos|rockylinux|almalinux)(:|$)/;
+const withSleep = /(^|\/)(busybox|alpine|debian|ubuntu|fedora|centos|rockylinux|almalinux)(:|$)/;
+/** Never run a quarantined image (the quarantine playbook's default repository) to test permissions. */
+const quarantined = /^quarantine\//;
 
 /** The image the throwaway container is made from: the one named, or a local one; never pulled (no registry is assumed). */
 export async function chooseImage(
@@ -14,7 +16,7 @@ export async function chooseImage(
     return id ? { image: named, how: `${named} (--image)` } : { how: `--image ${named} is not on this engine` };
   }
   const images = await engine.images.list({ dangling: ['false'] }, signal);
-  const tagged = images.flatMap((image) => image.tags);
+  const tagged = images.flatMap((image) => image.tags).filter((tag) => !quarantined.test(tag));
   const image = tagged.find((tag) => withSleep.test(tag)) ?? tagged[0];
   return image
     ? { image, how: `${image} (a local image; name another with --image)` }
