@@ -34,6 +34,8 @@ export interface LabHealthcheck {
 export interface LabContainerSpec {
   name: string;
   image: string;
+  /** Replaces the image's own (doctor sleeps, whatever server the image would start). */
+  entrypoint?: string[];
   command?: string[];
   labels: Record<string, string>;
   restart?: RestartPolicy;
@@ -87,6 +89,7 @@ export class LabClient {
       this.docker.createContainer({
         name: spec.name,
         Image: spec.image,
+        ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
         ...(spec.command ? { Cmd: spec.command } : {}),
         Labels: spec.labels,
         ...(spec.healthcheck ? { Healthcheck: healthcheckOf(spec.healthcheck) } : {}),

@@ -29,11 +29,8 @@ const productAnswer = answer(
     Components: z.array(z.looseObject({ Name: z.string(), Version: z.string().nullish() })).nullish(),
   }),
 );
-const createdAnswer = answer('the id of a created object', z.looseObject({ Id: z.string().min(1) }));
 
 const identifyDeadlineMs = 15_000;
-/** Creating a network or container takes well under a second; past this the engine is wedged. */
-const createDeadlineMs = 30_000;
 
 export class ProbeClient {
   constructor(
@@ -65,71 +62,5 @@ export class ProbeClient {
       os: value.Os ?? '',
       arch: value.Arch ?? '',
     };
-  }
-
-  /** An internal network (no route out), so the throwaway container can reach nothing. */
-  async createNetwork(name: string, labels: Record<string, string>, signal?: AbortSignal): Promise<string> {
-    const ask = {
-      what: `create network ${name}`,
-      request: 'POST /networks/create',
-      signal,
-      deadlineMs: createDeadlineMs,
-    };
-    const { value } = await this.call.json(ask, createdAnswer, async (s) => {
-      const network = await this.docker.createNetwork({
-        Name: name,
-        Internal: true,
-        CheckDuplicate: true,
-        Labels: labels,
-        ...signalOption(s),
-      });
-      return { Id: network.id };
-    });
-    return value.Id;
-  }
-
-  /**
-   * A container that sleeps on `network`: `sleep` as its entrypoint, since the image's own command
-   * may be a server that needs what the container is denied, or may exit at once.
-   */
-  async createContainer(
-    spec: { name: string; image: string; network: string; labels: Record<string, string> },
-    signal?: AbortSignal,
-  ): Promise<string> {
-    const ask = {
-      what: `create container ${spec.name}`,
-      request: 'POST /containers/create',
-      signal,
-      deadlineMs: createDeadlineMs,
-    };
-    const { value } = await this.call.json(ask, createdAnswer, async (s) => {
-      const container = await this.docker.createContainer({
-        name: spec.name,
-        Image: spec.image,
-        Entrypoint: ['sleep'],
-        Cmd: ['300'],
-        Labels: spec.labels,
-        HostConfig: { NetworkMode: spec.network, AutoRemove: false },
-        ...signalOption(s),
-      } as Dockerode.ContainerCreateOptions);
-      return { Id: container.id };
-    });
-    return value.Id;
-  }
-
-  async start(id: string, signal?: AbortSignal): Promise<void> {
-    const ask = { what: `start ${id.slice(0, 12)}`, request: `POST /containers/${id.slice(0, 12)}/start`, signal };
-    await this.call.run(ask, (s) => this.docker.getContainer(id).start(signalOption(s)));
-  }
-
-  /** Force: the container may be running or paused; its anonymous volumes go with it. */
-  async removeContainer(id: string, signal?: AbortSignal): Promise<void> {
-    const ask = { what: `remove ${id.slice(0, 12)}`, request: `DELETE /containers/${id.slice(0, 12)}`, signal };
-    await this.call.run(ask, (s) => this.docker.getContainer(id).remove({ force: true, v: true, ...signalOption(s) }));
-  }
-
-  async removeNetwork(id: string, signal?: AbortSignal): Promise<void> {
-    const ask = { what: `remove network ${id.slice(0, 12)}`, request: `DELETE /networks/${id.slice(0, 12)}`, signal };
-    await this.call.run(ask, (s) => this.docker.getNetwork(id).remove(signalOption(s)));
   }
 }

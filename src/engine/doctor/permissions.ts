@@ -52,8 +52,20 @@ export async function checkPermissions(
   let networkId: string | undefined;
   let containerId: string | undefined;
   try {
-    networkId = await engine.probe.createNetwork(name, labels, signal);
-    containerId = await engine.probe.createContainer({ name, image: choice.image, network: name, labels }, signal);
+    networkId = (await engine.lab.createNetwork({ name, labels, ownSubnet: false }, signal)).id;
+    // `sleep` as its entrypoint: the image's own command may be a server that needs what the
+    // container is denied, or may exit at once.
+    containerId = await engine.lab.createContainer(
+      {
+        name,
+        image: choice.image,
+        entrypoint: ['sleep'],
+        command: ['300'],
+        labels,
+        networks: [{ network: name, aliases: [] }],
+      },
+      signal,
+    );
     checks.push(
       ok('permission.create', 'permission: create', `internal network and container ${name} from ${choice.how}`),
     );
@@ -73,7 +85,7 @@ async function exercise(engine: Engine, container: string, network: string, name
   const checks: Check[] = [];
   let running = true;
   try {
-    await engine.probe.start(container, signal);
+    await engine.containers.start(container, signal);
   } catch (error) {
     running = false;
     checks.push(
@@ -140,8 +152,8 @@ async function removeAll(
 ): Promise<Check> {
   const problems: string[] = [];
   const deadline = AbortSignal.timeout(cleanupMs);
-  if (container) await engine.probe.removeContainer(container, deadline).catch((e) => problems.push(messageOf(e)));
-  if (network) await engine.probe.removeNetwork(network, deadline).catch((e) => problems.push(messageOf(e)));
+  if (container) await engine.lab.removeContainer(container, deadline).catch((e) => problems.push(messageOf(e)));
+  if (network) await engine.lab.removeNetwork(network, deadline).catch((e) => problems.push(messageOf(e)));
   if (problems.length === 0) return ok('permission.remove', 'permission: remove', `removed ${name} and its network`);
   return failed(
     'permission.remove',
