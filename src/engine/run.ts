@@ -18,6 +18,7 @@ import { loadPlaybook } from './loader.js';
 import { resolveParams } from './params.js';
 import { planTarget, type PlannedStep } from './plan.js';
 import { lockTargets, lockWaitMs } from './lock.js';
+import { countStreamed } from './progress.js';
 import { bagInfo, buildRunRecord, operator } from './record.js';
 import type { RunOutcome, RunRequest } from './request.js';
 import { withFreeze } from './freeze.js';
@@ -120,7 +121,9 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
       // Each artifact's hash goes into the journal as it is stored: what `bundle recover` checks a cut-off bundle against.
       const stored = (ref: ArtifactRef) =>
         targetLog.info({ artifact: ref.path, size: ref.size, sha256: ref.sha256 }, 'artifact');
-      const sink = keepInspect(artifactSink(store, target, stored), (doc) => inspects.set(target.id, doc));
+      const sink = keepInspect(countStreamed(artifactSink(store, target, stored), hooks), (doc) =>
+        inspects.set(target.id, doc),
+      );
       return withFreeze(request.freeze, { engine, target, hooks, signal: request.signal, log: targetLog }, () =>
         runTarget({
           engine,
