@@ -144,6 +144,25 @@ describe('reading bundles without tar', () => {
   });
 });
 
+describe('live progress', () => {
+  it('prints bytes so far, rate and elapsed for an export in a log, and nothing with --json', async () => {
+    const dir = tempDir();
+    const playbook = join(dir, 'export.yaml');
+    writeFileSync(playbook, 'name: export-only\nsteps:\n  - id: export\n    uses: evidence.export\n');
+    const env = { FIREBREAK_PROGRESS_EVERY: '0ms' };
+    const logged = await runCli(['run', playbook, container.name, '--evidence-dir', dir], { env });
+    expect(logged.code, logged.stderr).toBe(0);
+    expect(logged.stderr).toMatch(
+      new RegExp(
+        `${container.name}: export \\(evidence\\.export\\): [0-9.]+ (B|KiB|MiB) so far, [0-9.]+ (B|KiB|MiB)/s, `,
+      ),
+    );
+    const quiet = await runCli(['run', playbook, container.name, '--evidence-dir', dir, '--json'], { env });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+  });
+});
+
 describe('every --json document has the documented shape', () => {
   it('matches its schema for the planning, playbook, report and recover commands', async () => {
     const runs = [
