@@ -1,6 +1,8 @@
 import type { Progress } from '../engine/progress.js';
 import { silentProgress } from '../engine/progress.js';
 import type { StepRecord, TargetRecord } from '../evidence/record.js';
+import { formatBytes } from '../bytes.js';
+import { durationMs, formatDuration } from '../duration.js';
 import { visibleControls } from './terminal.js';
 
 export type ProgressMode = 'tty' | 'lines' | 'silent';
@@ -27,15 +29,21 @@ export function createProgress(mode: ProgressMode): Progress {
           task: async (_: unknown, task: { title: string; output: string }) => {
             // Concurrent targets interleave in a log: every line names its container there.
             const prefix = mode === 'tty' ? '' : `${target.name}: `;
+            const transfer = new TransferMeter(mode === 'tty' ? TTY_EVERY_MS : linesEveryMs());
             const record = await work(target, {
               // On a terminal the line shows what runs now; in a log only results and retries are worth a line.
               stepStarted: (step, attempt) => {
+                transfer.start(`${step.id} (${step.uses})`);
                 if (mode === 'tty' || attempt > 1) {
                   task.output = `${prefix}${step.id} (${step.uses})${attempt > 1 ? `, attempt ${attempt}` : ''}`;
                 }
               },
               stepFinished: (step) => {
                 if (step.status !== 'skipped') task.output = `${prefix}${describeStep(step)}`;
+              },
+              bytes: (count) => {
+                const line = transfer.add(count);
+                if (line) task.output = `${prefix}${line}`;
               },
             });
             results[index] = record;
@@ -61,6 +69,46 @@ export function createProgress(mode: ProgressMode): Progress {
       return results;
     },
   };
+}
+
+// listr2 redraws about every 100 ms; more often than this only costs CPU on a large export.
+const TTY_EVERY_MS = 250;
+
+/** In a log, a line every few seconds; FIREBREAK_PROGRESS_EVERY (a duration such as 1s) changes it. */
+function linesEveryMs(): number {
+  const every = durationMs(process.env.FIREBREAK_PROGRESS_EVERY ?? '');
+  return every ?? 5000;
+}
+
+/** Bytes so far, rate and elapsed time of the step now streaming; a line at most every `everyMs`. */
+export class TransferMeter {
+  private label = '';
+  private started = Date.now();
+  private bytes = 0;
+  private shown = 0;
+
+  constructor(
+    private readonly everyMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(label: string): void {
+    this.label = label;
+    this.started = this.now();
+    this.shown = this.started;
+    this.bytes = 0;
+  }
+
+  /** The line to show, or undefined while the last one is recent enough. */
+  add(count: number): string | undefined {
+    this.bytes += count;
+    const now = this.now();
+    if (now - this.shown < this.everyMs) return undefined;
+    this.shown = now;
+    const elapsed = Math.max(now - this.started, 1);
+    const rate = formatBytes(Math.round((this.bytes * 1000) / elapsed));
+    return `${this.label}: ${formatBytes(this.bytes)} so far, ${rate}/s, ${formatDuration(elapsed)}`;
+  }
 }
 
 // Notes and errors carry engine messages and webhook answers: never raw control characters on a terminal.

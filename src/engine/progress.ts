@@ -1,4 +1,6 @@
+import { Transform, pipeline } from 'node:stream';
 import type { Target } from '../docker/index.js';
+import type { ArtifactSink } from '../steps/types.js';
 import type { TargetRecord } from '../evidence/record.js';
 import type { TargetHooks } from './runner.js';
 
@@ -37,3 +39,26 @@ export async function mapLimit<T, R>(
 export const silentProgress: Progress = {
   runTargets: (targets, concurrency, work) => mapLimit(targets, concurrency, (target) => work(target, quietHooks)),
 };
+
+/**
+ * Tells `hooks.bytes` every chunk a step streams into the bundle, so long steps show bytes so far
+ * without any step knowing about progress. Errors of the source still reach the store: pipeline
+ * destroys the counter with them.
+ */
+export function countStreamed(sink: ArtifactSink, hooks: TargetHooks): ArtifactSink {
+  const bytes = hooks.bytes?.bind(hooks);
+  if (!bytes) return sink;
+  return {
+    ...sink,
+    stream: (name, source, size) => {
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          bytes(chunk.length);
+          done(null, chunk);
+        },
+      });
+      pipeline(source, counter, () => {});
+      return sink.stream(name, counter, size);
+    },
+  };
+}

@@ -19,6 +19,7 @@ import { loadPlaybook } from './loader.js';
 import { resolveParams } from './params.js';
 import { planTarget, type PlannedStep } from './plan.js';
 import { lockTargets, lockWaitMs } from './lock.js';
+import { countStreamed } from './progress.js';
 import { bagInfo, buildRunRecord, operator } from './record.js';
 import type { RunOutcome, RunRequest } from './request.js';
 import { withFreeze } from './freeze.js';
@@ -131,7 +132,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
         targetLog.info({ artifact: ref.path, size: ref.size, sha256: ref.sha256 }, 'artifact');
       const sources: TargetEvidence = {};
       reportSources.set(target.id, sources);
-      const sink = keepReportSources(artifactSink(store, target, stored), sources);
+      const sink = keepReportSources(countStreamed(artifactSink(store, target, stored), hooks), sources);
       return withFreeze(request.freeze, { engine, target, hooks, signal: request.signal, log: targetLog }, () =>
         runTarget({
           engine,

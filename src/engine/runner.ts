@@ -14,6 +14,8 @@ import { withTimeout } from './timeout.js';
 export interface TargetHooks {
   stepStarted(step: LoadedStep, attempt: number): void;
   stepFinished(record: StepRecord): void;
+  /** Bytes a step just streamed into the bundle (export, files, volume backup): live progress. */
+  bytes?(count: number): void;
 }
 
 export interface TargetRun {

@@ -6,6 +6,7 @@ import { visibleControls } from '../../cli/terminal.js';
 import { ExitCode } from '../../errors.js';
 import { describeBundle, listBundleFiles, type CatalogEntry } from '../../evidence/catalog.js';
 import { safeNamePart } from '../../evidence/naming.js';
+import { mapLimit } from '../../engine/progress.js';
 
 export default class BundleList extends FirebreakCommand {
   static override summary =
@@ -30,7 +31,8 @@ export default class BundleList extends FirebreakCommand {
     const files = (await listBundleFiles(dir)).filter(
       (path) => flags.incident === undefined || path.includes(`_${safeNamePart(flags.incident)}.tar`),
     );
-    const bundles = (await Promise.all(files.map((path) => describeBundle(path)))).filter(
+    // A few at once: each read hashes a whole bundle, and a folder may hold hundreds.
+    const bundles = (await mapLimit(files, 4, (path) => describeBundle(path))).filter(
       (b) => flags.incident === undefined || b.incident === flags.incident,
     );
     const allVerify = bundles.every((b) => b.verified);
