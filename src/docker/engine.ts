@@ -1,6 +1,7 @@
 import { Call, createDockerode } from './client.js';
 import { resolveEndpoint, type Endpoint } from './connect.js';
 import { ContainerClient } from './containers.js';
+import { EventFeed } from './follow.js';
 import { ImageClient } from './images.js';
 import { NetworkClient } from './networks.js';
 import { SystemClient } from './system.js';
@@ -13,6 +14,8 @@ export interface Engine {
   readonly networks: NetworkClient;
   readonly images: ImageClient;
   readonly system: SystemClient;
+  /** The live event stream (watch). */
+  readonly feed: EventFeed;
   /** Asked once, by the first caller; the version also tells us the engine answers at all. */
   version(): Promise<EngineVersion>;
 }
@@ -29,6 +32,7 @@ export async function openEngine(options: { host?: string; env?: NodeJS.ProcessE
     networks: new NetworkClient(docker, call),
     images: new ImageClient(docker, call),
     system,
+    feed: new EventFeed(docker, call),
     version: () => (version ??= system.version()),
   };
 }

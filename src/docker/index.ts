@@ -2,3 +2,4 @@ export { openEngine, type Engine } from './engine.js';
 export { resolveEndpoint, type Endpoint } from './connect.js';
 export { parseFilters, resolveTargets } from './targets.js';
 export type * from './types.js';
+export { followedActions, type LiveEvent, type FollowedAction } from './follow.js';

@@ -11,6 +11,7 @@ const versionAnswer = answer(
   z.looseObject({ Version: z.string(), ApiVersion: z.string(), Os: z.string().nullish(), Arch: z.string().nullish() }),
 );
 const infoAnswer = answer('a Docker info document', z.looseObject({ NCPU: z.number(), MemTotal: z.number() }));
+const identityAnswer = answer('a Docker info document', z.looseObject({ ID: z.string().min(1) }));
 
 /** /version answers in milliseconds; it is also the first thing asked, so an address that swallows requests ends here. */
 const identifyDeadlineMs = 15_000;
@@ -53,5 +54,12 @@ export class SystemClient {
     const ask = { what: 'info', request: 'GET /info', signal, deadlineMs: identifyDeadlineMs };
     const { value } = await this.call.json(ask, infoAnswer, (s) => this.withOptions().info(signalOption(s)));
     return { cpus: value.NCPU, memory: value.MemTotal };
+  }
+
+  /** The engine's own ID (GET /info): what records kept about its containers are keyed by, as names are not unique over time. */
+  async engineId(signal?: AbortSignal): Promise<string> {
+    const ask = { what: 'info', request: 'GET /info', signal, deadlineMs: identifyDeadlineMs };
+    const { value } = await this.call.json(ask, identityAnswer, (s) => this.withOptions().info(signalOption(s)));
+    return value.ID;
   }
 }
