@@ -1,6 +1,8 @@
 import { Call, createDockerode } from './client.js';
 import { resolveEndpoint, type Endpoint } from './connect.js';
 import { ContainerClient } from './containers.js';
+import { EventClient } from './events.js';
+import { ExecClient } from './exec.js';
 import { EventFeed } from './follow.js';
 import { ImageClient } from './images.js';
 import { NetworkClient } from './networks.js';
@@ -14,6 +16,10 @@ export interface Engine {
   readonly networks: NetworkClient;
   readonly images: ImageClient;
   readonly system: SystemClient;
+  readonly events: EventClient;
+  readonly exec: ExecClient;
+  /** GET /info `ID`, asked once: what holds and records are keyed by. */
+  identity(): Promise<string>;
   /** The live event stream (watch). */
   readonly feed: EventFeed;
   /** Asked once, by the first caller; the version also tells us the engine answers at all. */
@@ -26,13 +32,22 @@ export async function openEngine(options: { host?: string; env?: NodeJS.ProcessE
   const call = new Call(endpoint);
   const system = new SystemClient(docker, call);
   let version: Promise<EngineVersion> | undefined;
+  let identity: Promise<string> | undefined;
   return {
     endpoint,
     containers: new ContainerClient(docker, call),
     networks: new NetworkClient(docker, call),
     images: new ImageClient(docker, call),
     system,
+    events: new EventClient(docker, call),
+    exec: new ExecClient(docker, call),
     feed: new EventFeed(docker, call),
     version: () => (version ??= system.version()),
+    // A failed ask is not kept: the next caller asks again.
+    identity: () =>
+      (identity ??= system.identity().catch((error: unknown) => {
+        identity = undefined;
+        throw error;
+      })),
   };
 }

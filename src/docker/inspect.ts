@@ -30,7 +30,13 @@ const inspectSchema = z.looseObject({
     OOMKilled: z.boolean(),
     StartedAt: text,
     FinishedAt: text,
-    Health: z.looseObject({ Status: z.string() }).nullish(),
+    Health: z
+      .looseObject({
+        Status: z.string(),
+        FailingStreak: z.number().nullish(),
+        Log: z.array(z.looseObject({ Start: text, End: text, ExitCode: z.number().nullish(), Output: text })).nullish(),
+      })
+      .nullish(),
   }),
   RestartCount: z.number().nullish(),
   HostConfig: z.looseObject({
@@ -90,6 +96,12 @@ export function toDetails(c: RawInspect, raw: unknown): ContainerDetails {
     restarting: c.State.Restarting,
     exitCode: c.State.ExitCode,
     health: c.State.Health?.Status,
+    healthLog: (c.State.Health?.Log ?? []).map((entry) => ({
+      start: entry.Start ?? '',
+      end: entry.End ?? '',
+      exitCode: entry.ExitCode ?? -1,
+      output: entry.Output ?? '',
+    })),
     restartCount: c.RestartCount ?? 0,
     startedAt: c.State.StartedAt ?? undefined,
     finishedAt: c.State.FinishedAt ?? undefined,

@@ -11,7 +11,10 @@ const versionAnswer = answer(
   z.looseObject({ Version: z.string(), ApiVersion: z.string(), Os: z.string().nullish(), Arch: z.string().nullish() }),
 );
 const infoAnswer = answer('a Docker info document', z.looseObject({ NCPU: z.number(), MemTotal: z.number() }));
-const identityAnswer = answer('a Docker info document', z.looseObject({ ID: z.string().min(1) }));
+const identityAnswer = answer(
+  'a Docker info document',
+  z.looseObject({ ID: z.string().nullish(), Name: z.string().nullish() }),
+);
 
 /** /version answers in milliseconds; it is also the first thing asked, so an address that swallows requests ends here. */
 const identifyDeadlineMs = 15_000;
@@ -56,10 +59,14 @@ export class SystemClient {
     return { cpus: value.NCPU, memory: value.MemTotal };
   }
 
-  /** The engine's own ID (GET /info): what records kept about its containers are keyed by, as names are not unique over time. */
-  async engineId(signal?: AbortSignal): Promise<string> {
+  /**
+   * The engine's own ID (GET /info `ID`): the same engine under any address (a socket, tcp, ssh),
+   * so records keyed by it are found from every machine that reaches it. An engine that gives
+   * none (very old ones) is named by its host name.
+   */
+  async identity(signal?: AbortSignal): Promise<string> {
     const ask = { what: 'info', request: 'GET /info', signal, deadlineMs: identifyDeadlineMs };
     const { value } = await this.call.json(ask, identityAnswer, (s) => this.withOptions().info(signalOption(s)));
-    return value.ID;
+    return value.ID || `name:${value.Name ?? 'unknown'}`;
   }
 }

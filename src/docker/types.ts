@@ -32,10 +32,20 @@ export interface ContainerState {
   restarting: boolean;
   exitCode: number;
   health?: string;
+  /** The engine's last probe results (it keeps five), oldest first; empty without a healthcheck. */
+  healthLog: HealthProbe[];
   restartCount: number;
   startedAt?: string;
   finishedAt?: string;
   oomKilled: boolean;
+}
+
+/** One healthcheck probe as the engine recorded it (State.Health.Log). */
+export interface HealthProbe {
+  start: string;
+  end: string;
+  exitCode: number;
+  output: string;
 }
 
 /** Resource limits as `container.update` understands them; absent means unlimited (0 in the API). */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Engine, Target } from '../docker/index.js';
 import { EngineError, EngineUnreachableError, StepError, messageOf } from '../errors.js';
 import { asStateChange, notInterruptible } from './inflight.js';
-import type { StepRecord, StepStatus, TargetRecord } from '../evidence/record.js';
+import type { GroupTry, StepRecord, StepStatus, TargetRecord } from '../evidence/record.js';
 import type { ArtifactSink, StepContext } from '../steps/types.js';
 import { resolveInput } from './input.js';
 import type { LoadedPlaybook, LoadedStep } from './playbook.js';
@@ -147,11 +147,14 @@ async function runStep(run: TargetRun, step: LoadedStep, scope: TemplateScope): 
     const attempts = (error as { attempts?: number }).attempts ?? 1;
     const partial = undoSoFar !== undefined ? { undo: undoSoFar } : {};
     if (run.signal.aborted && !mutates) return finish({ status: 'aborted', attempts, input, error: 'interrupted' });
+    // A step may say what it saw on the way to failing (health.wait: the probe log).
+    const seen = (error as { outputs?: Record<string, unknown> }).outputs;
     const record = finish({
       status: run.signal.aborted ? 'aborted' : 'failed',
       attempts,
       input,
       error: failureMessage(error, step, run),
+      ...(seen && typeof seen === 'object' ? { outputs: seen } : {}),
       ...partial,
     });
     failures.set(record, error);
@@ -203,22 +206,39 @@ async function runGroup(
   finish: (fields: Partial<StepRecord> & { status: StepStatus; attempts: number }) => StepRecord,
 ): Promise<StepRecord> {
   let children: StepRecord[] = [];
+  // Every attempt's times, and the wait after it: the children keep only the last attempt.
+  const tries: GroupTry[] = [];
+  const withTries = () => (step.retry ? { tries } : {});
   try {
-    const { attempts } = await withRetry(step.retry, run.signal, async (attempt) => {
-      run.hooks.stepStarted(step, attempt);
-      const result = await withTimeout(step.timeoutMs, run.signal, () => runSteps(run, step.steps!, scope));
-      children = result.records;
-      // The child's own error rides along as the cause: a 404 inside a group is no more worth retrying than outside.
-      if (result.failed)
-        throw new Error(`step ${result.failed.id} failed: ${result.failed.error}`, {
-          cause: failures.get(result.failed),
-        });
-    });
-    return finish({ status: 'succeeded', attempts, steps: children, note: `${children.length} steps` });
+    const { attempts } = await withRetry(
+      step.retry,
+      run.signal,
+      async (attempt) => {
+        run.hooks.stepStarted(step, attempt);
+        const one: GroupTry = { attempt, startedAt: new Date().toISOString() };
+        tries.push(one);
+        try {
+          const result = await withTimeout(step.timeoutMs, run.signal, () => runSteps(run, step.steps!, scope));
+          children = result.records;
+          // The child's own error rides along as the cause: a 404 inside a group is no more worth retrying than outside.
+          if (result.failed) {
+            one.error = `step ${result.failed.id} failed: ${result.failed.error}`;
+            throw new Error(one.error, { cause: failures.get(result.failed) });
+          }
+        } finally {
+          one.endedAt = new Date().toISOString();
+        }
+      },
+      (attempt, _error, delayMs) => {
+        const one = tries.find((t) => t.attempt === attempt);
+        if (one) one.delayMs = delayMs;
+      },
+    );
+    return finish({ status: 'succeeded', attempts, steps: children, note: `${children.length} steps`, ...withTries() });
   } catch (error) {
     const attempts = (error as { attempts?: number }).attempts ?? 1;
     const status = run.signal.aborted ? 'aborted' : 'failed';
-    return finish({ status, attempts, steps: children, error: messageOf(error) });
+    return finish({ status, attempts, steps: children, error: messageOf(error), ...withTries() });
   }
 }
 

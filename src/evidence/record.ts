@@ -26,6 +26,17 @@ export interface StepRecord {
   continueOnError?: boolean;
   /** For a group: its steps, as in the last attempt. */
   steps?: StepRecord[];
+  /** For a group with a retry policy: each attempt's times and error, and the wait that followed it. */
+  tries?: GroupTry[];
+}
+
+export interface GroupTry {
+  attempt: number;
+  startedAt: string;
+  endedAt?: string;
+  error?: string;
+  /** The wait before the next attempt, as the retry policy asked for it. */
+  delayMs?: number;
 }
 
 export interface TargetRecord {

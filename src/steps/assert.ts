@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Limits } from '../docker/index.js';
+import { describeHealth, HealthWaitError, outputsOf, shownProbes } from './health.js';
 import { describeLimits, differingLimits } from './limits.js';
 import { limitFields, limitsOf } from './limits-input.js';
 import { keepInput, resolveKept } from './network-keep.js';
@@ -57,5 +58,26 @@ export const limitsStep = defineStep({
     if (wrong.length)
       throw new Error(`expected ${describeLimits(pick(expected))}, the engine reports ${describeLimits(pick(limits))}`);
     return { note: describeLimits(expected) };
+  },
+});
+
+export const healthyStep = defineStep({
+  type: 'assert.healthy',
+  description: 'Fail unless the engine reports the container healthy (running, for one without a healthcheck)',
+  input: z.object({}).strict(),
+  outputs: ['health', 'health-log'],
+  timeout: 10_000,
+  mutates: false,
+  plan: () => 'check that the container is healthy',
+  async run(ctx) {
+    const details = await ctx.engine.containers.inspect(ctx.target.id, ctx.signal);
+    const { state } = details;
+    const ok = state.running && !state.paused && (details.hasHealthcheck ? state.health === 'healthy' : true);
+    if (!ok)
+      throw new HealthWaitError(describeHealth(details), outputsOf(details, 0, undefined, state.health ?? 'none'));
+    return {
+      outputs: { health: state.health ?? 'none', 'health-log': details.state.healthLog.slice(-shownProbes) },
+      note: details.hasHealthcheck ? 'healthy' : 'running (no healthcheck)',
+    };
   },
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ContainerDetails, RestartPolicy } from '../docker/index.js';
 import { formatDuration } from '../duration.js';
+import { liftHold, recordHold } from './hold.js';
 import { boundedSignal, flag, graceSeconds, optionalText } from './inputs.js';
 import { defineStep, type StepContext } from './types.js';
 
@@ -38,7 +39,7 @@ export const pauseStep = defineStep({
       throw new Error(`cannot pause a container that is ${before.state.status}; only a running one`);
     await tolerate(/already paused/i, () => ctx.engine.containers.pause(ctx.target.id, ctx.signal));
     const undo: StateUndo = { previous: 'running' };
-    return { changed: true, undo, outputs: { status: 'paused' }, note: 'paused' };
+    return { changed: true, undo, outputs: { status: 'paused' }, note: `paused${await recordHold(ctx, 'paused')}` };
   },
 });
 
@@ -52,11 +53,17 @@ export const unpauseStep = defineStep({
   plan: () => 'unpause (thaw) the container',
   async run(ctx) {
     const before = await inspect(ctx);
-    if (!before.state.paused)
-      return { changed: false, outputs: { status: before.state.status }, note: `not paused (${before.state.status})` };
+    if (!before.state.paused) {
+      const lifted = await liftHold(ctx, 'paused');
+      return {
+        changed: false,
+        outputs: { status: before.state.status },
+        note: `not paused (${before.state.status})${lifted}`,
+      };
+    }
     await tolerate(/is not paused/i, () => ctx.engine.containers.unpause(ctx.target.id, ctx.signal));
     const undo: StateUndo = { previous: 'paused' };
-    return { changed: true, undo, outputs: { status: 'running' }, note: 'unpaused' };
+    return { changed: true, undo, outputs: { status: 'running' }, note: `unpaused${await liftHold(ctx, 'paused')}` };
   },
 });
 
@@ -92,12 +99,14 @@ export const stopStep = defineStep({
       previous: stoppedStatuses.has(before.state.status) ? 'stopped' : before.state.paused ? 'paused' : 'running',
       ...(policy ? { restartPolicy: policy } : {}),
     };
+    // keep-stopped is quarantine's stop: firebreak holds the container down from here on.
+    const held = keep ? await recordHold(ctx, 'quarantined') : '';
     if (stoppedStatuses.has(before.state.status)) {
       return {
         changed: Boolean(policy),
         ...(policy ? { undo } : {}),
         outputs: { 'exit-code': before.state.exitCode, status: before.state.status },
-        note: `already stopped (${before.state.status}, exit code ${before.state.exitCode})${policyNote}`,
+        note: `already stopped (${before.state.status}, exit code ${before.state.exitCode})${policyNote}${held}`,
       };
     }
     // A frozen process cannot run its SIGTERM handler: stopped while paused, it would sit out the
@@ -122,7 +131,8 @@ export const stopStep = defineStep({
         (undo.unpaused ? 'unpaused (it was paused), then ' : '') +
         `stopped in ${formatDuration(elapsed)}, exit code ${after.state.exitCode}` +
         (killed ? ` (SIGKILL: still running ${grace}s after SIGTERM)` : '') +
-        policyNote,
+        policyNote +
+        held,
     };
   },
 });

@@ -1,8 +1,10 @@
 import type { StepType } from './types.js';
 import { webhookStep } from './alert.js';
-import { isolatedStep, limitsStep, stoppedStep } from './assert.js';
+import { healthyStep, isolatedStep, limitsStep, stoppedStep } from './assert.js';
 import { commitStep, pauseStep, reportStep, restartStep, stopStep, unpauseStep } from './container.js';
+import { startStep } from './container-start.js';
 import { updateStep } from './container-update.js';
+import { healthWaitStep } from './health.js';
 import { imageStep, inspectStep, networksStep, statsStep, topStep } from './evidence.js';
 import { exportStep } from './evidence-export.js';
 import { diffStep, filesStep } from './evidence-files.js';
@@ -39,6 +41,9 @@ const steps: StepType[] = [
   stoppedStep,
   limitsStep,
   webhookStep,
+  startStep,
+  healthWaitStep,
+  healthyStep,
 ] as StepType[];
 
 export const stepTypes: ReadonlyMap<string, StepType> = new Map(steps.map((step) => [step.type, step]));

@@ -40,7 +40,7 @@ export async function runWatch(request: WatchRequest): Promise<WatchOutcome> {
   const { label: _labels, ...otherFilters } = filters;
   await prepareEvidenceFolder(request.evidenceDir);
   const engine = await openEngine({ host: request.host });
-  let engineId = await engine.system.engineId(request.signal);
+  let engineId = await engine.system.identity(request.signal);
   let breakers = new Breakers(request.evidenceDir, engineId, request.maxRecoveries, request.windowMs);
 
   const emit = request.onEvent;
@@ -189,7 +189,7 @@ export async function runWatch(request: WatchRequest): Promise<WatchOutcome> {
   };
 
   const relist = async (again: boolean) => {
-    const id = await engine.system.engineId(request.signal);
+    const id = await engine.system.identity(request.signal);
     if (id !== engineId) {
       engineId = id;
       breakers = new Breakers(request.evidenceDir, engineId, request.maxRecoveries, request.windowMs);
