@@ -9,6 +9,7 @@ import { openEngine, parseFilters, type LiveEvent } from '../../docker/index.js'
 import { formatDuration } from '../../duration.js';
 import { InterruptedError, messageOf } from '../../errors.js';
 import { prepareEvidenceFolder } from '../../evidence/folder.js';
+import { whyLeaveAlone } from '../leave-alone.js';
 import { loadPlaybook } from '../loader.js';
 import { resolveParams } from '../params.js';
 import { sleep } from '../retry.js';
@@ -16,7 +17,6 @@ import { Activity } from './activity.js';
 import { Breakers } from './breaker.js';
 import { followForever } from './follower.js';
 import { startHeartbeat } from './heartbeat.js';
-import { leaveAloneInStream } from './leave-alone.js';
 import { endedEvent, runOn, type Container } from './recovery.js';
 import type { WatchEvent, WatchRequest } from './request.js';
 import { Slots } from './slots.js';
@@ -104,7 +104,10 @@ export async function runWatch(request: WatchRequest): Promise<WatchOutcome> {
       emit({ kind: 'skipped', level: 'debug', container: named, reason, message: `${named.name}: ${now} now` });
       return;
     }
-    const why = leaveAloneInStream(details, activity);
+    // What the stream showed (an operator's kill before the death) first, then what the engine and the holds say.
+    const why =
+      activity.stoppedOnPurpose(details.id) ??
+      (await whyLeaveAlone({ engine, evidenceDir: request.evidenceDir, signal: request.signal }, details));
     if (why) {
       emit({
         kind: 'skipped',
