@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { messageOf, UsageError } from '../errors.js';
 import { mask } from '../secrets.js';
@@ -5,13 +6,21 @@ import { optionalText } from './inputs.js';
 import { defineStep, type StepContext } from './types.js';
 
 /**
- * alert.webhook: POST one JSON document to a URL (Slack-compatible: `text` is the message).
+ * alert.webhook: POST one JSON document to a URL, shaped for the receiver (`--webhook-format`):
+ * json (firebreak's document; `text` is the message), slack (`text`) or discord (`content`).
  * With no URL configured the step succeeds as "skipped" instead of failing: the built-in playbooks
  * alert as a matter of course, and a team that has no webhook must still be able to contain.
- * A configured webhook that fails (network, non-2xx, timeout) fails the step.
+ * Delivery is retried a bounded number of times; an alert that still fails is recorded (the
+ * step's note and outputs, a warning in the journal) and never changes the playbook's result:
+ * a recovery that worked did work, and one that failed must not read as an alerting problem.
  */
 
 export const webhookEnv = 'FIREBREAK_WEBHOOK_URL';
+/** Names a file holding the URL, as Docker and Kubernetes secrets are mounted. */
+export const webhookFileEnv = 'FIREBREAK_WEBHOOK_URL_FILE';
+export const webhookFormatEnv = 'FIREBREAK_WEBHOOK_FORMAT';
+export const webhookFormats = ['json', 'slack', 'discord'] as const;
+export type WebhookFormat = (typeof webhookFormats)[number];
 
 export interface WebhookPayload {
   text: string;
@@ -111,15 +120,52 @@ export function parseWebhookUrl(text: string, where = 'webhook URL'): WebhookUrl
   return new WebhookUrl(url);
 }
 
-/** The webhook from the environment; undefined when unset. A bad one is bad input, named by the variable. */
+/**
+ * The webhook from the environment: FIREBREAK_WEBHOOK_URL, else the file FIREBREAK_WEBHOOK_URL_FILE
+ * names; undefined when neither is set. A bad one is bad input, named by the variable.
+ */
 export function envWebhookUrl(env: NodeJS.ProcessEnv = process.env): WebhookUrl | undefined {
-  const text = env[webhookEnv]?.trim();
+  let text = env[webhookEnv]?.trim();
+  let where = webhookEnv;
+  const file = env[webhookFileEnv]?.trim();
+  if (!text && file) {
+    try {
+      text = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? messageOf(error);
+      throw new UsageError(`${webhookFileEnv}: cannot read ${file} (${code}); fix it or unset it`);
+    }
+    where = `the URL in ${webhookFileEnv} (${file})`;
+    if (!text) throw new UsageError(`${where} is empty; fix it or unset ${webhookFileEnv}`);
+  }
   if (!text) return undefined;
   try {
-    return parseWebhookUrl(text, webhookEnv);
+    return parseWebhookUrl(text, where);
   } catch (error) {
     throw new UsageError(`${messageOf(error)}; fix it or unset it (alerts are then skipped)`);
   }
+}
+
+/** The receiver's format: the step's input, else FIREBREAK_WEBHOOK_FORMAT, else json. */
+export function webhookFormat(input: WebhookFormat | undefined, env: NodeJS.ProcessEnv = process.env): WebhookFormat {
+  if (input) return input;
+  const text = env[webhookFormatEnv]?.trim();
+  if (!text) return 'json';
+  if ((webhookFormats as readonly string[]).includes(text)) return text as WebhookFormat;
+  throw new UsageError(`${webhookFormatEnv}=${text}: expected one of ${webhookFormats.join(', ')}`);
+}
+
+/** Discord refuses a `content` over 2000 characters. */
+const discordLimit = 2000;
+
+/** The body a receiver of `format` reads: Slack reads `text`, Discord `content`. */
+export function formatPayload(payload: WebhookPayload, format: WebhookFormat): Record<string, unknown> {
+  if (format === 'slack') return { text: payload.text };
+  if (format === 'discord') {
+    const content = payload.text.length > discordLimit ? `${payload.text.slice(0, discordLimit - 1)}…` : payload.text;
+    return { content, username: 'firebreak' };
+  }
+  return { ...payload };
 }
 
 /** The URL to post to: the step's input, else the environment; undefined when neither is set. */
@@ -159,31 +205,106 @@ export function webhookPayload(
   };
 }
 
+/** Bounded delivery: three tries, 0.5s then 1s apart, each at most 4s, all within the step's timeout. */
+export const deliveryTries = 3;
+const tryTimeoutMs = 4_000;
+export const deliveryDelaysMs = [500, 1000];
+
+export interface Delivery {
+  sent: boolean;
+  /** The receiver's HTTP status of the last try; absent when none answered. */
+  status?: number;
+  tries: number;
+  /** Why it was not delivered, scrubbed of the URL's secrets. */
+  error?: string;
+}
+
+/**
+ * POSTs `body` to `url`, retrying network errors, timeouts, 429 and 5xx (a receiver that is
+ * restarting), not other answers (a 404 will not turn into a 200). Never throws for delivery,
+ * only for `signal` (Ctrl-C, the step's timeout), so no alert can fail the run.
+ */
+export async function deliver(url: WebhookUrl, body: unknown, signal: AbortSignal): Promise<Delivery> {
+  const { url: address, headers } = url.request();
+  let last: Delivery = { sent: false, tries: 0 };
+  for (let n = 1; n <= deliveryTries; n++) {
+    if (n > 1) await pause(deliveryDelaysMs[n - 2] ?? 1000, signal);
+    const attempt = AbortSignal.any([signal, AbortSignal.timeout(tryTimeoutMs)]);
+    try {
+      const response = await fetch(address, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'firebreak', ...headers },
+        body: JSON.stringify(body),
+        signal: attempt,
+        // A redirect could carry the alert somewhere nobody configured.
+        redirect: 'error',
+      });
+      // The receiver's answer may echo what it was sent to (the token in the path): scrubbed too.
+      const text = url.scrub((await response.text()).slice(0, 200).trim());
+      if (response.ok) return { sent: true, status: response.status, tries: n };
+      last = {
+        sent: false,
+        status: response.status,
+        tries: n,
+        error: `webhook ${url} answered ${response.status} ${response.statusText}${text ? `: ${text}` : ''}`,
+      };
+      if (response.status !== 429 && response.status < 500) return last;
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+      const why = attempt.aborted
+        ? `no answer within ${tryTimeoutMs / 1000}s`
+        : (cause?.code ?? cause?.message ?? messageOf(error));
+      last = { sent: false, tries: n, error: `webhook ${url}: ${url.scrub(why)}` };
+    }
+  }
+  return last;
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export const webhookStep = defineStep({
   type: 'alert.webhook',
-  description: `POST a JSON alert (text, incident, playbook, target) to a webhook; without one (url or ${webhookEnv}) it is skipped`,
+  description: `POST an alert (json, slack or discord) to a webhook (url, ${webhookEnv} or ${webhookFileEnv}); without one it is skipped; a failed delivery is recorded, never a failed run`,
   input: z
     .object({
       text: optionalText.describe('The message (templated); default: "firebreak <playbook> on <container>"'),
       url: urlInput.describe(`An http(s) URL; default: the ${webhookEnv} environment variable`),
+      format: z
+        .enum(webhookFormats)
+        .optional()
+        .describe(`json, slack or discord; default: ${webhookFormatEnv}, else json`),
       details: z.record(z.string(), z.unknown()).optional(),
     })
     .strict(),
-  outputs: ['status', 'sent'],
-  // Bounds the whole POST through ctx.signal: an alert must never hold up containment for long.
-  timeout: 10_000,
+  outputs: ['status', 'sent', 'tries', 'error'],
+  // Bounds the whole delivery, retries included: an alert must never hold up containment for long.
+  timeout: 20_000,
   mutates: false,
   // A real run plans first: a bad FIREBREAK_WEBHOOK_URL is exit 2 before anything changes.
-  plan: ({ text, url }) => {
+  plan: ({ text, url, format }) => {
     const fromEnv = url ? undefined : envWebhookUrl();
     const target = url
       ? url.shown
       : fromEnv
         ? `$${webhookEnv} (${fromEnv.shown})`
         : `nowhere (no url, ${webhookEnv} unset: skipped)`;
-    return `alert ${target}${text ? `: "${text}"` : ''}`;
+    return `alert ${target} as ${webhookFormat(format)}${text ? `: "${text}"` : ''}`;
   },
-  async run(ctx, { text, url: given, details }) {
+  async run(ctx, { text, url: given, format, details }) {
     const url = webhookUrl(given);
     if (!url) {
       return {
@@ -193,23 +314,20 @@ export const webhookStep = defineStep({
       };
     }
     const message = text ?? `firebreak ${ctx.playbook ?? 'run'} on ${ctx.target.name} (incident ${ctx.incident})`;
-    const { url: address, headers } = url.request();
-    const response = await fetch(address, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'firebreak', ...headers },
-      body: JSON.stringify(webhookPayload(ctx, message, details)),
-      signal: ctx.signal,
-      // A redirect could carry the alert somewhere nobody configured.
-      redirect: 'error',
-    }).catch((error: Error & { cause?: { code?: string; message?: string } }) => {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      throw new Error(`webhook ${url}: ${url.scrub(error.cause?.code ?? error.cause?.message ?? error.message)}`);
-    });
-    // The receiver's answer may echo what it was sent to (the token in the path): scrubbed too.
-    const body = url.scrub((await response.text()).slice(0, 200).trim());
-    if (!response.ok) {
-      throw new Error(`webhook ${url} answered ${response.status} ${response.statusText}${body ? `: ${body}` : ''}`);
+    const shape = webhookFormat(format);
+    const sent = await deliver(url, formatPayload(webhookPayload(ctx, message, details), shape), ctx.signal);
+    const tries = `${sent.tries} ${sent.tries === 1 ? 'try' : 'tries'}`;
+    if (!sent.sent) {
+      ctx.log.warn({ error: sent.error, tries: sent.tries }, 'alert not delivered');
+      return {
+        changed: false,
+        outputs: { sent: false, tries: sent.tries, error: sent.error, ...(sent.status ? { status: sent.status } : {}) },
+        note: `warning: alert not delivered after ${tries}: ${sent.error}`,
+      };
     }
-    return { outputs: { status: response.status, sent: true }, note: `posted to ${url} (${response.status})` };
+    return {
+      outputs: { status: sent.status, sent: true, tries: sent.tries },
+      note: `posted to ${url} as ${shape} (${sent.status}${sent.tries > 1 ? `, ${tries}` : ''})`,
+    };
   },
 });

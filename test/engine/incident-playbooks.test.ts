@@ -150,16 +150,16 @@ describe('unauthorized-access', () => {
     });
   });
 
-  it('fails the alert step when the webhook answers with an error', async () => {
+  it('records an alert the webhook refused, after bounded retries, without failing the containment', async () => {
     const c = await startContainer();
     const hook = await webhook({ status: 500, body: 'boom' });
     const result = await firebreak(['run', 'unauthorized-access', c.name], hook.url);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
-      /FAIL alert: alert\.webhook on \S+: webhook http:\/\/127\.0\.0\.1:\d+ answered 500 Internal Server Error: boom/,
+      /warning: alert not delivered after 3 tries: webhook http:\/\/127\.0\.0\.1:\d+ answered 500 Internal Server Error: boom/,
     );
-    // on-failure alerts too, through the same failing hook: two posts.
-    expect(hook.posts).toHaveLength(2);
+    // A 5xx is a receiver that may be restarting: tried three times, then given up.
+    expect(hook.posts).toHaveLength(3);
   });
 });
 
