@@ -117,6 +117,10 @@ export default class Watch extends FirebreakCommand {
         onEvent: watchLogger(flags['log-format'] as 'human' | 'json', flags['log-level']),
       });
       this.setExitCode(ExitCode.ok);
+    } catch (error) {
+      // Stopped while it was still starting: as clean a stop as any other.
+      if (stop.signal.aborted && error === stop.signal.reason) return this.setExitCode(ExitCode.ok);
+      throw error;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
