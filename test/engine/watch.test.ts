@@ -41,7 +41,7 @@ describe('firebreak watch', () => {
       watch.kill('SIGTERM');
     }
     const result = await watch.done;
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     const [bundle] = bundles(evidence);
     const bag = unpackBundle(join(evidence, bundle!));
     expect(bag.json('data/run.json').status).toBe('succeeded');
@@ -73,38 +73,43 @@ describe('firebreak watch', () => {
   it('leaves alone a container stopped with docker stop, one labelled firebreak.ignore=true and one quarantined by firebreak, while it recovers one that crashes', async () => {
     const label = runLabel();
     const evidence = tempDir();
-    const [stopped, ignored, quarantined] = await Promise.all([
+    // Everything at once: on a loaded machine each step takes seconds.
+    const [stopped, ignored, quarantined, watch] = await Promise.all([
       healthContainer(label),
       healthContainer(label, { labels: { 'firebreak.ignore': 'true' } }),
       healthContainer(label),
+      startWatch(['--label', label.flag, '--evidence-dir', evidence, '--crash-count', '1']),
     ]);
-    const watch = await startWatch(['--label', label.flag, '--evidence-dir', evidence, '--crash-count', '1']);
-    // The control, started once watch listens: dies by itself (exit 3) a second after its first
-    // start, and stays up after the next; --crash-count 1 acts on one death.
-    const crashing = await startContainer({
-      cmd: [
-        'sh',
-        '-c',
-        'if [ -f /crashed ]; then touch /tmp/ok; exec sleep 3600; fi; touch /crashed /tmp/ok; sleep 1; exit 3',
-      ],
-      healthcheck: healthy.healthcheck,
-      labels: { [label.key]: label.value },
-    });
     const since = new Date();
+    let crashing: { id: string; name: string } | undefined;
     try {
-      await docker().getContainer(stopped.id).stop({ t: 1 });
-      await breakHealth(docker(), ignored.id);
-      const q = await runCli(['quarantine', quarantined.name, '--grace', '1s', '--evidence-dir', evidence]);
+      const [, , q, control] = await Promise.all([
+        docker().getContainer(stopped.id).stop({ t: 1 }),
+        breakHealth(docker(), ignored.id),
+        runCli(['quarantine', quarantined.name, '--grace', '1s', '--evidence-dir', evidence]),
+        // The control, started once watch listens: dies by itself (exit 3) a second after its
+        // first start, and stays up after the next; --crash-count 1 acts on one death.
+        startContainer({
+          cmd: [
+            'sh',
+            '-c',
+            'if [ -f /crashed ]; then touch /tmp/ok; exec sleep 3600; fi; touch /crashed /tmp/ok; sleep 1; exit 3',
+          ],
+          healthcheck: healthy.healthcheck,
+          labels: { [label.key]: label.value },
+        }),
+      ]);
+      crashing = control;
       expect(q.code, q.stderr).toBe(0);
       // The control proves the watcher was looking all along.
-      await waitForLine(watch, new RegExp(`${crashing.name}: recovery succeeded`), 40_000);
+      await waitForLine(watch, new RegExp(`${control.name}: recovery succeeded`), 40_000);
       await waitForLine(watch, new RegExp(`${stopped.name}: skipped: `));
     } finally {
       watch.kill('SIGTERM');
     }
     const result = await watch.done;
-    expect(result.code).toBe(0);
-    expect(await engineActions(docker(), crashing.id, since)).toContain('start');
+    expect(result.code, result.stderr).toBe(0);
+    expect(await engineActions(docker(), crashing!.id, since)).toContain('start');
     for (const c of [stopped, quarantined]) {
       expect((await inspectContainer(c.id)).State.Running, c.name).toBe(false);
       expect(await engineActions(docker(), c.id, since), c.name).not.toContain('start');

@@ -156,6 +156,15 @@ export async function runWatch(request: WatchRequest): Promise<WatchOutcome> {
     tally.recoveries++;
     if (ended.status !== 'succeeded') tally.failed++;
     emit({ ...ended, reason });
+    // Its health may have changed while the run held it; no event will say so again.
+    setTimeout(() => void lookAgain(named), 100);
+  };
+
+  const lookAgain = async (container: Container) => {
+    if (request.signal.aborted) return;
+    const details = await engine.containers.inspect(container.id, request.signal).catch(() => undefined);
+    if (details?.state.running && details.state.health === 'unhealthy')
+      schedule(container, 'unhealthy', 'unhealthy after its recovery', request.unhealthyForMs);
   };
 
   const escalate = async (container: Container, recent: number, until: Date) => {
@@ -219,7 +228,8 @@ export async function runWatch(request: WatchRequest): Promise<WatchOutcome> {
     if (request.signal.aborted) return;
     const container = { id: event.container, name: event.name };
     if (event.action === 'health_status') {
-      if (activity.isOwn(event.container)) return;
+      // Not filtered as watch's own: a container in recovery is busy anyway, and one unhealthy
+      // right after is a new failure (checked again when its run ends, as that event may have come mid-run).
       if (event.health === 'unhealthy')
         schedule(container, 'unhealthy', 'health_status: unhealthy', request.unhealthyForMs);
       else cancel(event.container);
