@@ -2,9 +2,14 @@
 import { prepare, removeBenchObjects } from './common.js';
 import { benchForensics } from './forensics.js';
 import { benchIsolate } from './isolate.js';
+import { benchRecover } from './recover.js';
 
 const only = process.argv[2];
-const benches: Record<string, () => Promise<void>> = { isolate: benchIsolate, forensics: benchForensics };
+const benches: Record<string, () => Promise<void>> = {
+  isolate: benchIsolate,
+  forensics: benchForensics,
+  recover: benchRecover,
+};
 
 await prepare();
 try {

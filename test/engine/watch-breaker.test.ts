@@ -5,8 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from './bundle-files.js';
-import { docker, useHarness } from './harness.js';
-import { engineActions, healthContainer, runLabel, startWatch, waitForLine } from './watch-helpers.js';
+import { docker, startContainer, useHarness } from './harness.js';
+import { engineActions, healthy, runLabel, startWatch, waitForLine } from './watch-helpers.js';
 
 useHarness();
 
@@ -34,8 +34,10 @@ describe('firebreak watch circuit breaker', () => {
     const evidence = tempDir();
     const hook = await receiver();
     // Healthy for a moment after every start, then unhealthy: it flaps for as long as it is restarted.
-    const container = await healthContainer(label, {
+    const container = await startContainer({
+      ...healthy,
       cmd: ['sh', '-c', 'touch /tmp/ok; sleep 1; rm /tmp/ok; exec sleep 3600'],
+      labels: { [label.key]: label.value },
     });
     const since = new Date();
     const args = ['--label', label.flag, '--evidence-dir', evidence, '--max-recoveries', '2', '--window', '10m'];

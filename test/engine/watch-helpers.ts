@@ -2,7 +2,8 @@
 // the watcher as a signalable child, and the engine's own record of what happened to a container.
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { startCli, type StartedCli } from './cli.js';
+import { spawn } from 'node:child_process';
+import { RUN_JS } from './cli.js';
 import { docker, startContainer, type ContainerOptions, type TestContainer } from './harness.js';
 
 /** Healthy while /tmp/ok exists; its command creates the file at every start, so a restart heals it. */
@@ -72,23 +73,53 @@ export async function engineActions(client: Docker, id: string, since: Date): Pr
     .filter((action) => !action.startsWith('exec_'));
 }
 
-/** `firebreak watch` as a child, resolved once it has listed the engine's unhealthy containers. */
-export async function startWatch(args: string[], env: Record<string, string> = {}): Promise<StartedCli> {
-  const cli = startCli(['watch', ...args], { env });
-  await Promise.race([cli.stderrMatches(/following |reconnected to /), timeout(30_000, 'watch did not connect')]);
-  return cli;
+export interface WatchChild {
+  kill(signal: NodeJS.Signals): void;
+  stderr(): string;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
-/** Waits for a line on the watcher's stderr, failing with all of it after `ms`. */
-export async function waitForLine(cli: StartedCli, line: RegExp, ms = 30_000): Promise<void> {
-  let stderr = '';
-  void cli.done.then((r) => (stderr = r.stderr));
-  await Promise.race([cli.stderrMatches(line), timeout(ms, `no line matching ${line} within ${ms} ms`, () => stderr)]);
-}
-
-function timeout(ms: number, message: string, more: () => string = () => ''): Promise<never> {
-  return new Promise((_, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${message}${more() ? `\n${more()}` : ''}`)), ms);
-    timer.unref();
+/**
+ * `firebreak watch` as a child, resolved once it has listed the engine's unhealthy containers.
+ * Its own spawn rather than startCli's: a watcher outlives startCli's 50 s cap on a loaded machine,
+ * and a line awaited from a watcher that has exited must fail, not resolve.
+ */
+export async function startWatch(args: string[], env: Record<string, string> = {}): Promise<WatchChild> {
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    FORCE_COLOR: undefined,
+    NO_COLOR: '1',
+    NODE_ENV: undefined,
+    ...env,
+  };
+  for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key];
+  const child = spawn(process.execPath, [RUN_JS, 'watch', ...args], {
+    env: childEnv,
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let text = '';
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 85_000);
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr: text });
+    }),
+  );
+  const watch: WatchChild = { kill: (signal) => child.kill(signal), stderr: () => text, done };
+  await waitForLine(watch, /following |reconnected to /);
+  return watch;
+}
+
+/** Waits for a line on the watcher's stderr; fails with all of it after `ms` or when the watcher exits first. */
+export async function waitForLine(watch: WatchChild, line: RegExp, ms = 30_000): Promise<void> {
+  let exited = false;
+  void watch.done.then(() => (exited = true));
+  for (const started = Date.now(); !line.test(watch.stderr());) {
+    if (exited || Date.now() - started > ms)
+      throw new Error(
+        `no line matching ${line} ${exited ? 'before watch exited' : `within ${ms} ms`}:\n${watch.stderr()}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
