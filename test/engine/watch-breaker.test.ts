@@ -36,7 +36,7 @@ describe('firebreak watch circuit breaker', () => {
     // Healthy for a moment after every start, then unhealthy: it flaps for as long as it is restarted.
     const container = await startContainer({
       ...healthy,
-      cmd: ['sh', '-c', 'touch /tmp/ok; sleep 1; rm /tmp/ok; exec sleep 3600'],
+      cmd: ['sh', '-c', 'touch /tmp/ok; sleep 3; rm /tmp/ok; exec sleep 3600'],
       labels: { [label.key]: label.value },
     });
     const since = new Date();

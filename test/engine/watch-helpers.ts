@@ -76,7 +76,9 @@ export async function engineActions(client: Docker, id: string, since: Date): Pr
 export interface WatchChild {
   kill(signal: NodeJS.Signals): void;
   stderr(): string;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  /** stdout so far: the NDJSON lines of --log-format json. */
+  stdout(): string;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }>;
 }
 
 /**
@@ -95,18 +97,21 @@ export async function startWatch(args: string[], env: Record<string, string> = {
   for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key];
   const child = spawn(process.execPath, [RUN_JS, 'watch', ...args], {
     env: childEnv,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
+  let out = '';
   child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   const timer = setTimeout(() => child.kill('SIGKILL'), 85_000);
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stderr: text });
-    }),
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }>(
+    (resolve) =>
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stderr: text, stdout: out });
+      }),
   );
-  const watch: WatchChild = { kill: (signal) => child.kill(signal), stderr: () => text, done };
+  const watch: WatchChild = { kill: (signal) => child.kill(signal), stderr: () => text, stdout: () => out, done };
   await waitForLine(watch, /following |reconnected to /);
   return watch;
 }

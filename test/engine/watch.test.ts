@@ -1,11 +1,12 @@
 // firebreak watch against the real engine: it restarts what turns unhealthy (or was already),
 // keeps the evidence from before the restart, never touches what an operator or firebreak
 // stopped or what is labelled firebreak.ignore=true, and stops cleanly on SIGTERM.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, unpackBundle } from './bundle-files.js';
-import { runCli } from './cli.js';
+import { REPO_ROOT, runCli } from './cli.js';
 import { docker, inspectContainer, startContainer, useHarness } from './harness.js';
 import {
   breakHealth,
@@ -57,7 +58,7 @@ describe('firebreak watch', () => {
     const container = await healthContainer(label);
     await breakHealth(docker(), container.id);
     const since = new Date();
-    const watch = await startWatch(['--label', label.flag, '--evidence-dir', evidence]);
+    const watch = await startWatch(['--label', label.flag, '--evidence-dir', evidence, '--log-format', 'json']);
     try {
       await waitForLine(watch, new RegExp(`${container.name}: unhealthy when listed; recovering`));
       await waitForLine(watch, new RegExp(`${container.name}: recovery succeeded`));
@@ -66,8 +67,21 @@ describe('firebreak watch', () => {
     } finally {
       watch.kill('SIGTERM');
     }
-    expect((await watch.done).code).toBe(0);
+    const result = await watch.done;
+    expect(result.code).toBe(0);
     expect(bundles(evidence)).toHaveLength(1);
+    // --log-format json: every stdout line is a watch-event document, the recovery's names its bundle.
+    const validate = new Ajv2020({ strict: false }).compile(
+      JSON.parse(readFileSync(join(REPO_ROOT, 'schemas/watch-event.v1.json'), 'utf8')),
+    );
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, any>);
+    for (const line of lines) expect(validate(line), JSON.stringify(validate.errors)).toBe(true);
+    const ended = lines.find((line) => line.kind === 'recovery-ended');
+    expect(ended).toMatchObject({ status: 'succeeded', container: { id: container.id, name: container.name } });
+    expect(join(evidence, bundles(evidence)[0]!)).toBe(ended!.bundle.path);
   });
 
   it('leaves alone a container stopped with docker stop, one labelled firebreak.ignore=true and one quarantined by firebreak, while it recovers one that crashes', async () => {
