@@ -44,7 +44,7 @@ describe('firebreak watch circuit breaker', () => {
     const env = { FIREBREAK_WEBHOOK_URL: hook.url };
     const first = await startWatch(args, env);
     try {
-      await waitForLine(first, new RegExp(`${container.name}: breaker open: was recovered 2 times`), 45_000);
+      await waitForLine(first, new RegExp(`${container.name}: breaker open: was recovered 2 times`), 120_000);
       await waitForLine(first, new RegExp(`${container.name}: escalation succeeded`));
     } finally {
       first.kill('SIGTERM');
@@ -66,5 +66,5 @@ describe('firebreak watch circuit breaker', () => {
     expect((await second.done).code).toBe(0);
     expect((await engineActions(docker(), container.id, since)).filter((a) => a === 'restart')).toHaveLength(2);
     expect(hook.alerts).toHaveLength(1);
-  }, 90_000);
+  }, 200_000);
 });

@@ -103,7 +103,7 @@ export async function startWatch(args: string[], env: Record<string, string> = {
   let out = '';
   child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 85_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }>(
     (resolve) =>
       child.on('close', (code, signal) => {
@@ -116,14 +116,14 @@ export async function startWatch(args: string[], env: Record<string, string> = {
   return watch;
 }
 
-/** Waits for a line on the watcher's stderr; fails with all of it after `ms` or when the watcher exits first. */
+/** Waits for a line of the watcher's (stderr, or stdout for --log-format json); fails with all of it after `ms` or when the watcher exits first. */
 export async function waitForLine(watch: WatchChild, line: RegExp, ms = 30_000): Promise<void> {
   let exited = false;
   void watch.done.then(() => (exited = true));
-  for (const started = Date.now(); !line.test(watch.stderr());) {
+  for (const started = Date.now(); !line.test(watch.stderr()) && !line.test(watch.stdout());) {
     if (exited || Date.now() - started > ms)
       throw new Error(
-        `no line matching ${line} ${exited ? 'before watch exited' : `within ${ms} ms`}:\n${watch.stderr()}`,
+        `no line matching ${line} ${exited ? 'before watch exited' : `within ${ms} ms`}:\n${watch.stderr()}${watch.stdout()}`,
       );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
