@@ -88,7 +88,8 @@ export class Activity {
     const id = event.container;
     const stopped = this.stoppedBy.get(id);
     if (stopped) return { kind: 'operator', why: `${stopped} before it died (exit code ${event.exitCode ?? '?'})` };
-    const oom = (this.oomAt.get(id) ?? 0) > now - 5000;
+    const oomAt = this.oomAt.get(id);
+    const oom = oomAt !== undefined && oomAt > now - 5000;
     this.oomAt.delete(id);
     // A clean exit is a finished job, not a crash, unless the kernel's OOM killer ended it.
     if (event.exitCode === 0 && !oom) return { kind: 'ignored' };
