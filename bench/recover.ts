@@ -84,9 +84,9 @@ async function phase(
         await exec.start({ Detach: true });
       }),
     );
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + 240_000;
     while ([...timings.values()].some((t) => t.healthy === undefined)) {
-      if (Date.now() > deadline) throw new Error('not every container was healthy again within 120 s');
+      if (Date.now() > deadline) throw new Error('not every container was healthy again within 240 s');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } finally {
@@ -128,11 +128,11 @@ async function follow(tag: string, timings: Map<string, Timing>): Promise<Readab
 }
 
 async function allHealthy(ids: string[]): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 180_000;
   for (;;) {
     const states = await Promise.all(ids.map((id) => docker.getContainer(id).inspect()));
     if (states.every((s) => s.State.Health?.Status === 'healthy')) return;
-    if (Date.now() > deadline) throw new Error('containers did not become healthy within 60 s');
+    if (Date.now() > deadline) throw new Error('containers did not become healthy within 180 s');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
