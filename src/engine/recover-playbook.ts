@@ -50,16 +50,15 @@ export function tailorAutoRecover(policy: RecoverPolicy, base = loadPlaybook('au
   const evidence = base.steps.slice(0, at);
   const after = base.steps.slice(at + 1);
   let steps: LoadedStep[];
-  let expect = base.expect;
+  // The playbook's post-conditions speak of a recovered container: a stop or no action has other ones.
+  const expect = policy.action === 'restart' ? base.expect : [];
   if (policy.action === 'restart') steps = [...evidence, { ...group, retry }, ...after];
   else if (policy.action === 'stop') {
     steps = [...evidence, builtStep('stop', 'container.stop', { grace: '${{ params.grace }}' }, group.yamlPath)];
-    expect = ['stopped'];
   } else {
     const text =
       'firebreak found ${{ target.name }} unhealthy: the evidence is kept (incident ${{ incident }}); nothing was changed (--action none)';
     steps = [...evidence, builtStep('alert', 'alert.webhook', { text }, group.yamlPath, true)];
-    expect = [];
   }
   const onFailure = [...base.onFailure];
   if (policy.quarantineOnFailure) {

@@ -302,7 +302,8 @@ export const webhookStep = defineStep({
       : fromEnv
         ? `$${webhookEnv} (${fromEnv.shown})`
         : `nowhere (no url, ${webhookEnv} unset: skipped)`;
-    return `alert ${target} as ${webhookFormat(format)}${text ? `: "${text}"` : ''}`;
+    const shape = webhookFormat(format);
+    return `alert ${target}${shape === 'json' ? '' : ` as ${shape}`}${text ? `: "${text}"` : ''}`;
   },
   async run(ctx, { text, url: given, format, details }) {
     const url = webhookUrl(given);
