@@ -132,7 +132,10 @@ async function allHealthy(ids: string[]): Promise<void> {
   for (;;) {
     const states = await Promise.all(ids.map((id) => docker.getContainer(id).inspect()));
     if (states.every((s) => s.State.Health?.Status === 'healthy')) return;
-    if (Date.now() > deadline) throw new Error('containers did not become healthy within 180 s');
+    if (Date.now() > deadline)
+      throw new Error(
+        `containers did not become healthy within 180 s: ${states.map((s) => s.State.Health?.Status ?? s.State.Status).join(', ')}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
