@@ -57,7 +57,7 @@ async function makeContainers(tag: string): Promise<string[]> {
         Image: FIXTURE_IMAGE,
         Cmd: ['sh', '-c', 'touch /tmp/ok; exec sleep 3600'],
         Labels: { ...label, [tag]: '1' },
-        Healthcheck: { Test: ['CMD-SHELL', 'test -f /tmp/ok'], Interval: 500e6, Timeout: 2e9, Retries: 1 },
+        Healthcheck: { Test: ['CMD-SHELL', 'test -f /tmp/ok'], Interval: 500e6, Timeout: 10e9, Retries: 1 },
         HostConfig: { Init: true },
       });
       await c.start();

@@ -10,7 +10,7 @@ import { docker, startContainer, type ContainerOptions, type TestContainer } fro
 export const healthy = {
   cmd: ['sh', '-c', 'touch /tmp/ok; exec sleep 3600'],
   // Engine form, nanoseconds: a probe every 250 ms, unhealthy after one failure.
-  healthcheck: { Test: ['CMD-SHELL', 'test -f /tmp/ok'], Interval: 250e6, Timeout: 2e9, Retries: 1 },
+  healthcheck: { Test: ['CMD-SHELL', 'test -f /tmp/ok'], Interval: 250e6, Timeout: 10e9, Retries: 2 },
 };
 
 /** A label that only this test's containers carry, so each watcher sees only its own. */
