@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { docker, FIXTURE_IMAGE, label, median, run, suffix } from './common.js';
+import { docker, FIXTURE_IMAGE, median, run, suffix } from './common.js';
 
 const count = Number(process.env.BENCH_CONTAINERS ?? 10);
 const pollMs = 5000;
@@ -25,8 +25,21 @@ export async function benchRecover(): Promise<void> {
   const tag = `fb-bench-recover-${suffix()}`;
   const ids = await makeContainers(tag);
   const evidence = mkdtempSync(join(tmpdir(), 'fb-bench-'));
-  const fb = await phase(ids, tag, () => startWatch(tag, evidence));
-  const poll = await phase(ids, tag, () => startPolling(tag));
+  let fb: Awaited<ReturnType<typeof phase>>;
+  let poll: Awaited<ReturnType<typeof phase>>;
+  try {
+    fb = await phase(ids, tag, () => startWatch(tag, evidence));
+    poll = await phase(ids, tag, () => startPolling(tag));
+  } finally {
+    await Promise.all(
+      ids.map((id) =>
+        docker
+          .getContainer(id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
+  }
   const rows: Array<[string, number[], number[]]> = [
     ['docker CLI loop (poll every 5 s, docker restart)', poll.toRestart, poll.toHealthy],
     ['firebreak watch (events, evidence first)', fb.toRestart, fb.toHealthy],
@@ -56,7 +69,8 @@ async function makeContainers(tag: string): Promise<string[]> {
         name: `${tag}-${i}`,
         Image: FIXTURE_IMAGE,
         Cmd: ['sh', '-c', 'touch /tmp/ok; exec sleep 3600'],
-        Labels: { ...label, [tag]: '1' },
+        // Not the shared firebreak.bench label: another bench's cleanup removes those, even mid-run.
+        Labels: { 'firebreak.test': '1', [tag]: '1' },
         Healthcheck: { Test: ['CMD-SHELL', 'test -f /tmp/ok'], Interval: 500e6, Timeout: 10e9, Retries: 1 },
         HostConfig: { Init: true },
       });
