@@ -5,11 +5,12 @@
  * per container, and never a container that an operator stopped, paused or told firebreak to
  * ignore. Each recovery is a playbook run with its own bundle.
  */
-import { openEngine, parseFilters, type LiveEvent } from '../../docker/index.js';
+import { openEngine, parseFilters, type ContainerDetails, type Engine, type LiveEvent } from '../../docker/index.js';
 import { formatDuration } from '../../duration.js';
 import { InterruptedError, messageOf } from '../../errors.js';
 import { prepareEvidenceFolder } from '../../evidence/folder.js';
-import { whyLeaveAlone } from '../leave-alone.js';
+import { holdInForce, ignoreLabel, whyLeaveAlone } from '../leave-alone.js';
+import { holdsOn } from '../../evidence/holds.js';
 import { loadPlaybook } from '../loader.js';
 import { resolveParams } from '../params.js';
 import { sleep } from '../retry.js';
@@ -105,9 +106,13 @@ export async function runWatch(request: WatchRequest): Promise<WatchOutcome> {
       return;
     }
     // What the stream showed (an operator's kill before the death) first, then what the engine and the holds say.
+    // A death the stream showed with no kill before it is a crash, whatever the engine's 256-event
+    // memory still holds (healthcheck execs churn it): only the label, a pause and holds count then.
     const why =
       activity.stoppedOnPurpose(details.id) ??
-      (await whyLeaveAlone({ engine, evidenceDir: request.evidenceDir, signal: request.signal }, details));
+      (cause === 'crash'
+        ? await whyLeaveCrashedAlone(engine, request.evidenceDir, details)
+        : await whyLeaveAlone({ engine, evidenceDir: request.evidenceDir, signal: request.signal }, details));
     if (why) {
       emit({
         kind: 'skipped',
@@ -328,4 +333,15 @@ function describeWhen(request: WatchRequest): string {
   const crashes =
     request.crashCount > 0 ? ` or ${request.crashCount} deaths within ${formatDuration(request.windowMs)}` : '';
   return `acting on ${unhealthy}${crashes}; at most ${request.maxRecoveries} recoveries per container per ${formatDuration(request.windowMs)}`;
+}
+
+async function whyLeaveCrashedAlone(
+  engine: Engine,
+  evidenceDir: string,
+  details: ContainerDetails,
+): Promise<string | undefined> {
+  if (details.labels[ignoreLabel] === 'true') return `labelled ${ignoreLabel}=true`;
+  if (details.state.paused) return 'paused';
+  const hold = holdInForce(await holdsOn(evidenceDir, await engine.identity(), details.id), details);
+  return hold ? `${hold.kind} by firebreak at ${hold.at}` : undefined;
 }
