@@ -2,6 +2,7 @@
 import { prepare, removeBenchObjects } from './common.js';
 import { benchForensics } from './forensics.js';
 import { benchIsolate } from './isolate.js';
+import { benchRecover } from './recover.js';
 import { benchStartup } from './startup.js';
 
 const only = process.argv[2];
@@ -9,6 +10,7 @@ const benches: Record<string, () => Promise<void>> = {
   startup: benchStartup,
   isolate: benchIsolate,
   forensics: benchForensics,
+  recover: benchRecover,
 };
 
 await prepare();

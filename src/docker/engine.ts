@@ -3,6 +3,7 @@ import { resolveEndpoint, type Endpoint } from './connect.js';
 import { ContainerClient } from './containers.js';
 import { EventClient } from './events.js';
 import { ExecClient } from './exec.js';
+import { EventFeed } from './follow.js';
 import { ImageClient } from './images.js';
 import { LabClient } from './lab.js';
 import { NetworkClient } from './networks.js';
@@ -25,6 +26,8 @@ export interface Engine {
   readonly exec: ExecClient;
   /** GET /info `ID`, asked once: what holds and records are keyed by. */
   identity(): Promise<string>;
+  /** The live event stream (watch). */
+  readonly feed: EventFeed;
   /** Asked once, by the first caller; the version also tells us the engine answers at all. */
   version(): Promise<EngineVersion>;
 }
@@ -46,6 +49,7 @@ export async function openEngine(options: { host?: string; env?: NodeJS.ProcessE
     lab: new LabClient(docker, call),
     events: new EventClient(docker, call),
     exec: new ExecClient(docker, call),
+    feed: new EventFeed(docker, call),
     version: () => (version ??= system.version()),
     // A failed ask is not kept: the next caller asks again.
     identity: () =>

@@ -6,3 +6,4 @@ export type * from './types.js';
 export type { LabAttachment, LabContainerSpec, LabHealthcheck } from './lab.js';
 export type { ContainerEvent } from './events.js';
 export type { ExecResult } from './exec.js';
+export { followedActions, type LiveEvent, type FollowedAction } from './follow.js';
