@@ -18,7 +18,7 @@ export abstract class FirebreakCommand extends Command {
   static override enableJsonFlag = true;
 
   /** Set from the table in errors.ts; bin/run.js exits with it once oclif is done. */
-  protected setExitCode(code: number): void {
+  setExitCode(code: number): void {
     process.exitCode = code;
   }
 
@@ -36,6 +36,12 @@ export abstract class FirebreakCommand extends Command {
     if (targets.length === 0 && !flags.filter?.length) {
       throw new UsageError('name at least one container (name, id or id prefix) or select with --filter KEY=VALUE');
     }
+    const { fleetEngines } = await import('../engine/fleet-file.js');
+    const fleet = fleetEngines(flags);
+    if (fleet) {
+      const { runFleetCommand } = await import('./fleet.js');
+      return runFleetCommand(this, fleet, playbook, targets, flags, params, options);
+    }
     const controller = new AbortController();
     const stopSignals = interruptOn(controller);
     try {
@@ -47,7 +53,8 @@ export abstract class FirebreakCommand extends Command {
         paramFlags: Object.fromEntries(Object.keys(params).map((name) => [name, `--${name}`])),
         references: targets,
         filters: flags.filter ?? [],
-        host: flags.host,
+        host: flags.host?.[0],
+        context: flags.context?.[0],
         evidenceDir: flags['evidence-dir'],
         incident: flags.incident,
         dryRun: flags['dry-run'],
@@ -149,7 +156,7 @@ function oneLine(message: string): string {
  * finish first, so what they changed is recorded; a second Ctrl-C quits at once, unless one is
  * still in flight: then it says so, and only a third quits without the record.
  */
-function interruptOn(controller: AbortController): () => void {
+export function interruptOn(controller: AbortController): () => void {
   let warned = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {

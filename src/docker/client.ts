@@ -30,6 +30,7 @@ const unset = {
   ca: undefined,
   cert: undefined,
   key: undefined,
+  agent: undefined,
   sshOptions: undefined,
 };
 

@@ -1,4 +1,4 @@
 export { openEngine, type Engine } from './engine.js';
-export { resolveEndpoint, type Endpoint } from './connect.js';
+export { describeChoice, resolveEndpoint, type Endpoint, type EndpointSource } from './connect.js';
 export { parseFilters, resolveTargets } from './targets.js';
 export type * from './types.js';

@@ -4,12 +4,13 @@ import { EngineError } from '../errors.js';
 import { signalOption, type Call } from './client.js';
 import { notAnEngine } from './errors.js';
 import { answer } from './shape.js';
-import type { EngineVersion } from './types.js';
+import type { EngineIdentity, EngineVersion } from './types.js';
 
 const versionAnswer = answer(
   'a Docker version document',
   z.looseObject({ Version: z.string(), ApiVersion: z.string(), Os: z.string().nullish(), Arch: z.string().nullish() }),
 );
+const identityAnswer = answer('a Docker info document', z.looseObject({ ID: z.string(), Name: z.string().nullish() }));
 const infoAnswer = answer('a Docker info document', z.looseObject({ NCPU: z.number(), MemTotal: z.number() }));
 
 /** /version answers in milliseconds; it is also the first thing asked, so an address that swallows requests ends here. */
@@ -46,6 +47,16 @@ export class SystemClient {
   /** dockerode takes an options object here (and passes the signal on), though its types say only a callback. */
   private withOptions() {
     return this.docker as unknown as { version(o: object): Promise<unknown>; info(o: object): Promise<unknown> };
+  }
+
+  /**
+   * The engine's own ID and host name from GET /info. Records and locks are keyed by this ID,
+   * not by the address: two addresses may reach one engine, and one name may exist on two.
+   */
+  async identity(signal?: AbortSignal): Promise<EngineIdentity> {
+    const ask = { what: 'info', request: 'GET /info', signal, deadlineMs: identifyDeadlineMs };
+    const { value } = await this.call.json(ask, identityAnswer, (s) => this.withOptions().info(signalOption(s)));
+    return { id: value.ID, name: value.Name ?? '' };
   }
 
   /** What the host has: the most a container can use, and what "no limit" amounts to. */

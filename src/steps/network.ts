@@ -66,6 +66,7 @@ export const restoreStep = defineStep({
       evidenceDir: ctx.evidenceDir,
       bundle: from || undefined,
       containerId: ctx.target.id,
+      engineId: (await ctx.engine.identity()).id,
       uses: 'network.disconnect',
     });
     const details = await ctx.engine.containers.inspect(ctx.target.id, ctx.signal);

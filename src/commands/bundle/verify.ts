@@ -3,6 +3,7 @@ import { FirebreakCommand } from '../../cli/base.js';
 import { visibleControls } from '../../cli/terminal.js';
 import { ExitCode } from '../../errors.js';
 import { verifyBundle, type VerifyReport } from '../../evidence/verify.js';
+import { isFleetIndexPath, verifyFleetIndex, type IndexVerifyReport } from '../../evidence/fleet-index.js';
 
 export default class BundleVerify extends FirebreakCommand {
   static override summary = 'Re-hash every entry of an evidence bundle against its manifests.';
@@ -13,11 +14,24 @@ export default class BundleVerify extends FirebreakCommand {
   static override examples = [
     '<%= config.bin %> bundle verify evidence/20250102T030405Z_isolate_INC-42.tar.gz',
     '<%= config.bin %> bundle verify evidence/20250102T030405Z_isolate_INC-42.tar --json',
+    '<%= config.bin %> bundle verify evidence/20250102T030405Z_isolate_INC-42.index.json',
   ];
-  static override args = { file: Args.string({ required: true, description: 'bundle file (.tar.gz or .tar)' }) };
+  static override args = {
+    file: Args.string({
+      required: true,
+      description:
+        "bundle file (.tar.gz or .tar), or a fleet run's incident index (.index.json): every bundle it names",
+    }),
+  };
 
-  async run(): Promise<VerifyReport> {
+  async run(): Promise<VerifyReport | IndexVerifyReport> {
     const { args } = await this.parse(BundleVerify);
+    if (isFleetIndexPath(args.file)) {
+      const report = await verifyFleetIndex(args.file);
+      this.setExitCode(report.ok ? ExitCode.ok : ExitCode.verifyFailed);
+      if (!this.jsonEnabled()) process.stdout.write(visibleControls(renderIndexVerify(report), true));
+      return report;
+    }
     const report = await verifyBundle(args.file);
     this.setExitCode(report.ok ? ExitCode.ok : ExitCode.verifyFailed);
     // Entry names come from the bundle, which anyone may have made: never raw controls on a terminal.
@@ -48,5 +62,24 @@ function renderVerify(report: VerifyReport): string {
     const shown = parts.length > 0 ? parts.join(', ') : `${other} problem${other === 1 ? '' : 's'}`;
     lines.push(`FAILED ${report.bundle}: ${shown} (${report.entries} entries read)`);
   }
+  return `${lines.join('\n')}\n`;
+}
+
+/** One line per engine of the index, problems first, the verdict last. */
+function renderIndexVerify(report: IndexVerifyReport): string {
+  const lines = [...report.problems];
+  for (const engine of report.engines) {
+    if (!engine.bundle) lines.push(`${engine.name}: no bundle (exit ${engine.exitCode} in the run)`);
+    else if (engine.report?.ok && engine.sha256Ok)
+      lines.push(
+        `${engine.name}: verified ${engine.bundle}: ${engine.report.entries} entries, sha256 as the index says`,
+      );
+  }
+  const bundles = report.engines.filter((e) => e.bundle).length;
+  lines.push(
+    report.ok
+      ? `verified ${report.index}: ${bundles} bundle${bundles === 1 ? '' : 's'} of incident ${report.incident}, all match`
+      : `FAILED ${report.index}: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${bundles} bundles`,
+  );
   return `${lines.join('\n')}\n`;
 }
