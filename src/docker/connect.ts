@@ -90,7 +90,7 @@ export function resolveEndpoint(
 
 /** "context prod (--context)", "DOCKER_HOST", "the default socket": how an endpoint was chosen, for people. */
 export function describeChoice(endpoint: Pick<Endpoint, 'source' | 'context'>): string {
-  if (endpoint.context !== undefined) return `context ${endpoint.context} (${endpoint.source})`;
+  if (endpoint.context !== undefined) return `context ${endpoint.context} from ${endpoint.source}`;
   return endpoint.source === 'default socket' ? 'the default socket' : endpoint.source;
 }
 

@@ -107,7 +107,7 @@ function indexEntry(result: FleetEngineResult) {
     name: result.engine.name,
     ...(engine ? { endpoint: engine.endpoint, engineId: engine.id } : {}),
     ...(engine?.source
-      ? { chosenBy: engine.context ? `context ${engine.context} (${engine.source})` : engine.source }
+      ? { chosenBy: engine.context ? `context ${engine.context} from ${engine.source}` : engine.source }
       : {}),
     status: result.status,
     exitCode: result.exitCode,

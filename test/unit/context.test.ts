@@ -69,7 +69,7 @@ describe('Docker contexts', () => {
       context: 'plain',
       options: { socketPath: '/run/plain.sock' },
     });
-    expect(describeChoice(endpoint)).toBe('context plain (--context)');
+    expect(describeChoice(endpoint)).toBe('context plain from --context');
   });
 
   it("reads a TLS context's certificates from contexts/tls and verifies the engine with them", () => {
