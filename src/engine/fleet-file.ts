@@ -101,9 +101,10 @@ export function fleetEngines(flags: {
   if (flags.fleet !== undefined) engines = readFleetFile(flags.fleet);
   else if (contexts.length > 1)
     engines = distinct(contexts, '--context').map((c) => ({ name: c, context: c, labels: {} }));
-  else if (hosts.length > 1)
-    engines = distinct(hosts, '--host').map((h) => ({ name: nameOfHost(h), host: h, labels: {} }));
-  else if (flags.select?.length)
+  else if (hosts.length > 1) {
+    const names = uniqueNames(distinct(hosts, '--host').map(nameOfHost));
+    engines = hosts.map((h, i) => ({ name: names[i]!, host: h, labels: {} }));
+  } else if (flags.select?.length)
     throw new UsageError('--select picks engines of a --fleet file by label: give --fleet');
   else return undefined;
   return selectEngines(engines, flags.select ?? []);

@@ -85,6 +85,8 @@ export async function readFleetIndex(path: string): Promise<FleetIndex> {
 }
 
 export interface IndexVerifyReport {
+  schema: 'firebreak.verify-index/v1';
+  status: 'succeeded' | 'failed';
   ok: boolean;
   index: string;
   incident: string;
@@ -128,5 +130,14 @@ export async function verifyFleetIndex(path: string): Promise<IndexVerifyReport>
       engines.push({ name: engine.name, exitCode: engine.exitCode, bundle, problem });
     }
   }
-  return { ok: problems.length === 0, index: path, incident: index.incident, engines, problems };
+  const ok = problems.length === 0;
+  return {
+    schema: 'firebreak.verify-index/v1',
+    status: ok ? 'succeeded' : 'failed',
+    ok,
+    index: path,
+    incident: index.incident,
+    engines,
+    problems,
+  };
 }

@@ -134,7 +134,6 @@ describe('a fleet of engines', () => {
     expect(selected.code, selected.stderr).toBe(0);
     expect((await docker().getContainer(name).inspect()).State.Paused).toBe(true);
     expect(selected.stdout).not.toContain('engine spare');
-    await runCli(['unpause', name, '--fleet', fleetFile, '--evidence-dir', evidence, '--yes']);
 
     const unknown = await runCli(['pause', `nowhere/${name}`, '--fleet', fleetFile, '--evidence-dir', evidence]);
     expect(unknown.code).toBe(2);
