@@ -1,10 +1,15 @@
 // `npm run bench`: every benchmark, each comparing firebreak with the docker CLI in the same run.
 import { prepare, removeBenchObjects } from './common.js';
+import { benchFleet } from './fleet.js';
 import { benchForensics } from './forensics.js';
 import { benchIsolate } from './isolate.js';
 
 const only = process.argv[2];
-const benches: Record<string, () => Promise<void>> = { isolate: benchIsolate, forensics: benchForensics };
+const benches: Record<string, () => Promise<void>> = {
+  isolate: benchIsolate,
+  forensics: benchForensics,
+  fleet: benchFleet,
+};
 
 await prepare();
 try {
