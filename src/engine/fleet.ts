@@ -7,6 +7,7 @@
 import { openEngine, resolveTargets } from '../docker/index.js';
 import { ExitCode, NoTargetError, UsageError, exitCodeOf, messageOf } from '../errors.js';
 import { writeFleetIndex } from '../evidence/fleet-index.js';
+import { prepareEvidenceFolder } from '../evidence/folder.js';
 import type { FleetEngine } from './fleet-file.js';
 import type { RunOutcome, RunRequest } from './request.js';
 import { newIncidentId, runPlaybook } from './run.js';
@@ -61,6 +62,8 @@ export async function runFleet(request: FleetRequest): Promise<FleetOutcome> {
   const { bare, pinned } = splitReferences(request.run.references, request.engines);
   // One incident for every engine; restore and revert join the records' incident unless told.
   const incident = request.run.incident ?? (request.run.recordOf ? undefined : newIncidentId(startedAt));
+  // Made once, before the engines start: each engine's run then finds it there and checks it alone.
+  if (!request.run.dryRun) await prepareEvidenceFolder(request.run.evidenceDir);
   const results = await pool(request.engines, request.parallel, async (engine) => {
     const result = await runOnEngine(engine, bare, pinned.get(engine.name) ?? [], {
       ...request.run,

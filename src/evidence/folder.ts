@@ -4,6 +4,7 @@
  * exit 2, named with its cause. A folder that is merely full is not refused: containment goes on
  * and the bundle falls back elsewhere (store.ts), because a full disk must never stop an isolation.
  */
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, open, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -141,7 +142,8 @@ async function makeFolders(path: string, label: string): Promise<void> {
 
 /** Creating a file is the only honest test: root passes access(2) on a folder it cannot write to. */
 async function probeWrite(path: string, label: string): Promise<void> {
-  const probe = join(path, `.firebreak-probe-${process.pid}`);
+  // Random too: the engines of a fleet run check one folder at the same time, in one process.
+  const probe = join(path, `.firebreak-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await access(path, constants.W_OK | constants.X_OK);
     const handle = await open(probe, 'wx', 0o600);
