@@ -18,6 +18,7 @@ const networksOf = async (engine: Docker, name: string) =>
   Object.keys((await engine.getContainer(name).inspect()).NetworkSettings.Networks ?? {});
 const engineId = async (engine: Docker) => ((await engine.info()) as { ID: string }).ID;
 
+// Each test runs several CLI commands against two engines: bounded generously for a loaded machine.
 describe('a fleet of engines', () => {
   let work: string;
   let fleetFile: string;
@@ -46,7 +47,7 @@ describe('a fleet of engines', () => {
       `engines:\n  - name: main\n    host: unix:///var/run/docker.sock\n  - name: gone\n    host: unix://${work}/gone.sock\n`,
     );
     ids = { main: await engineId(docker()), spare: await engineId(privateEngine().docker) };
-  });
+  }, 150_000);
 
   it('isolates and restores a container of one name on both engines in one command each, with one bundle per engine and an index that verifies', async () => {
     const name = uniqueName('fb-fleet');
@@ -102,7 +103,7 @@ describe('a fleet of engines', () => {
     const tampered = await runCli(['bundle', 'verify', join(evidence, index)]);
     expect(tampered.code).toBe(5);
     expect(tampered.stdout).toContain(bundles[1]!);
-  });
+  }, 150_000);
 
   it('pins ENGINE/CONTAINER to one engine and picks engines by --select, leaving the other engine untouched', async () => {
     const name = uniqueName('fb-fleet');
@@ -138,7 +139,7 @@ describe('a fleet of engines', () => {
     const unknown = await runCli(['pause', `nowhere/${name}`, '--fleet', fleetFile, '--evidence-dir', evidence]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no engine named "nowhere" in this run (engines: main, spare)');
-  });
+  }, 150_000);
 
   it('reports an engine that cannot be reached as exit 3, by name, and still acts on the others', async () => {
     const { name } = await startContainer({ name: uniqueName('fb-fleet') });
@@ -161,7 +162,7 @@ describe('a fleet of engines', () => {
     const verified = await runCli(['bundle', 'verify', doc.index.path]);
     expect(verified.code).toBe(0);
     expect(verified.stdout).toContain('gone: no bundle (exit 3 in the run)');
-  });
+  }, 150_000);
 
   it('acts on the engine of the current Docker context and says so, and DOCKER_HOST still wins over it', async () => {
     const config = tempDir('firebreak-dockercfg-');
@@ -186,5 +187,5 @@ describe('a fleet of engines', () => {
     const dead = await runCli(['pause', name, '--dry-run'], { env: { ...env, DOCKER_CONTEXT: 'gone' } });
     expect(dead.code).toBe(3);
     expect(dead.stderr).toContain('(context gone from DOCKER_CONTEXT)');
-  });
+  }, 150_000);
 });
