@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, each comparing firebreak with the docker CLI in the same run.
 import { prepare, removeBenchObjects } from './common.js';
+import { benchFleet } from './fleet.js';
 import { benchForensics } from './forensics.js';
 import { benchIsolate } from './isolate.js';
 import { benchRecover } from './recover.js';
@@ -11,6 +12,7 @@ const benches: Record<string, () => Promise<void>> = {
   isolate: benchIsolate,
   forensics: benchForensics,
   recover: benchRecover,
+  fleet: benchFleet,
 };
 
 await prepare();

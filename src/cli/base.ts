@@ -20,7 +20,7 @@ export abstract class FirebreakCommand extends Command {
   static override enableJsonFlag = true;
 
   /** Set from the table in errors.ts; bin/run.js exits with it once oclif is done. */
-  protected setExitCode(code: number): void {
+  setExitCode(code: number): void {
     process.exitCode = code;
   }
 
@@ -41,6 +41,13 @@ export abstract class FirebreakCommand extends Command {
     // A bad key is bad input, said before anything changes; the bag records its fingerprint.
     if (/[\r\n]/.test(flags['sign-identity'] ?? '')) throw new UsageError('--sign-identity contains a line break');
     const signingKey = flags.sign === undefined ? undefined : await readSigningKey(flags.sign);
+    const { fleetEngines } = await import('../engine/fleet-file.js');
+    const fleet = fleetEngines(flags);
+    const signer = signingKey ? { signer: { key: signingKey, identity: flags['sign-identity'] } } : {};
+    if (fleet) {
+      const { runFleetCommand } = await import('./fleet.js');
+      return runFleetCommand(this, fleet, playbook, targets, flags, params, { ...options, ...signer });
+    }
     const controller = new AbortController();
     const stopSignals = interruptOn(controller);
     try {
@@ -52,7 +59,8 @@ export abstract class FirebreakCommand extends Command {
         paramFlags: Object.fromEntries(Object.keys(params).map((name) => [name, `--${name}`])),
         references: targets,
         filters: flags.filter ?? [],
-        host: flags.host,
+        host: flags.host?.[0],
+        context: flags.context?.[0],
         evidenceDir: flags['evidence-dir'],
         incident: flags.incident,
         dryRun: flags['dry-run'],
@@ -61,7 +69,7 @@ export abstract class FirebreakCommand extends Command {
         logLevel: flags['log-level'] as LogLevel,
         signal: controller.signal,
         ...options,
-        ...(signingKey ? { signer: { key: signingKey, identity: flags['sign-identity'] } } : {}),
+        ...signer,
         progress: createProgress(progressModeFor(json)),
         // On stderr even with --json: stdout holds the document, and a warning must still be seen.
         onNotice: (message) => process.stderr.write(`${visibleControls(message)}\n`),

@@ -12,8 +12,36 @@ export const runFlags = {
     helpGroup: 'TARGET',
   }),
   host: Flags.string({
+    multiple: true,
+    multipleNonGreedy: true,
     description:
-      'Docker engine: unix:///path, tcp://HOST:PORT (TLS from DOCKER_CERT_PATH/DOCKER_TLS_VERIFY), ssh://USER@HOST [default: DOCKER_HOST, then the local socket]',
+      'Docker engine: unix:///path, tcp://HOST:PORT (TLS from DOCKER_CERT_PATH/DOCKER_TLS_VERIFY), ssh://USER@HOST [default: DOCKER_HOST, DOCKER_CONTEXT, the current context, then the local socket]; repeat for several engines',
+    helpGroup: 'ENGINE',
+  }),
+  context: Flags.string({
+    multiple: true,
+    multipleNonGreedy: true,
+    description:
+      'Docker context (docker context ls), before --host and DOCKER_HOST as for docker; repeat for several engines',
+    helpGroup: 'ENGINE',
+  }),
+  fleet: Flags.string({
+    helpValue: 'FILE',
+    description: 'YAML file of engines (name, context or host, labels) to act on; see `firebreak fleet schema`',
+    helpGroup: 'ENGINE',
+  }),
+  select: Flags.string({
+    multiple: true,
+    multipleNonGreedy: true,
+    helpValue: 'KEY=VALUE',
+    description: 'Only the --fleet engines with this label (repeatable: all must match)',
+    helpGroup: 'ENGINE',
+  }),
+  engines: Flags.integer({
+    default: 4,
+    min: 1,
+    max: 64,
+    description: 'Engines worked on at once in a fleet run (--concurrency stays per engine)',
     helpGroup: 'ENGINE',
   }),
   'evidence-dir': Flags.string({
@@ -52,9 +80,30 @@ export const runFlags = {
   }),
 };
 
+/**
+ * For commands that work on one engine at a time (recover, watch, drill, doctor, incident show):
+ * the same choice as runFlags, taken once. A fleet of watchers is one watch per engine.
+ */
+export const oneEngineFlags = {
+  host: Flags.string({
+    description:
+      'Docker engine: unix:///path, tcp://HOST:PORT, ssh://USER@HOST [default: DOCKER_HOST, DOCKER_CONTEXT, the current context, then the local socket]',
+    helpGroup: 'ENGINE',
+  }),
+  context: Flags.string({
+    description: 'Docker context (docker context ls), before --host and DOCKER_HOST as for docker',
+    helpGroup: 'ENGINE',
+    exclusive: ['host'],
+  }),
+};
+
 export type RunFlagValues = {
   filter?: string[];
-  host?: string;
+  host?: string[];
+  context?: string[];
+  fleet?: string;
+  select?: string[];
+  engines: number;
   'evidence-dir': string;
   incident?: string;
   compression: string;

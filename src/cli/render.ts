@@ -1,6 +1,7 @@
 import type { TargetPlan, PlannedStep } from '../engine/plan.js';
 import type { RunOutcome } from '../engine/request.js';
-import type { StepRecord } from '../evidence/record.js';
+import type { RunRecord, StepRecord } from '../evidence/record.js';
+import { describeChoice } from '../docker/connect.js';
 import { formatDuration } from '../duration.js';
 import { formatBytes } from '../bytes.js';
 import { dirname, resolve } from 'node:path';
@@ -9,12 +10,14 @@ import { visibleControls } from './terminal.js';
 
 /** The human result on stdout. Its last line always names the bundle and its SHA-256. */
 export function renderOutcome(outcome: RunOutcome): string {
-  if (outcome.status === 'planned') return renderPlan(outcome.playbook, outcome.plan ?? []);
+  const engine = outcome.engine ? terminalLines([engineLine(outcome.engine)]) : '';
+  if (outcome.status === 'planned') return renderPlan(outcome.playbook, outcome.plan ?? []) + engine;
   if (outcome.status === 'declined') return `${outcome.playbook}: not confirmed; nothing was changed\n`;
   const record = outcome.record!;
   const lines = [
     `${record.playbook.name} ${record.status} on ${plural(record.targets.length, 'container')} ` +
       `in ${formatDuration(record.durationMs)} (incident ${record.incident})`,
+    engineLine(outcome.engine ?? record.engine),
   ];
   for (const target of record.targets) {
     lines.push(`  ${target.name} (${target.id.slice(0, 12)}): ${target.status}`);
@@ -22,6 +25,14 @@ export function renderOutcome(outcome: RunOutcome): string {
   }
   lines.push(...evidenceLines(outcome));
   return terminalLines(lines);
+}
+
+/** Which engine acted, and how it was chosen: a responder must never wonder which machine this was. */
+export function engineLine(engine: RunRecord['engine']): string {
+  const name = engine.name ? `${engine.name}: ` : '';
+  const chosen = engine.source ? `, chosen by ${describeChoice(engine as Parameters<typeof describeChoice>[0])}` : '';
+  const id = engine.id ? `, engine ID ${engine.id}` : '';
+  return `  engine ${name}${engine.endpoint}${chosen}${id}`;
 }
 
 /**
@@ -117,12 +128,17 @@ export function outcomeJson(outcome: RunOutcome): unknown {
     playbook: outcome.playbook,
     incident: outcome.incident,
     runId: outcome.runId,
+    ...(outcome.engine ? { engine: outcome.engine } : {}),
     ...(outcome.bundle ? { bundle: outcome.bundle } : {}),
     ...(outcome.signature ? { signature: outcome.signature } : {}),
     ...(outcome.evidenceError ? { evidenceError: outcome.evidenceError } : {}),
     ...(outcome.engineLost ? { engineLost: outcome.engineLost } : {}),
     ...(outcome.record
-      ? { targets: outcome.record.targets, startedAt: outcome.record.startedAt, endedAt: outcome.record.endedAt }
+      ? {
+          targets: outcome.record.targets,
+          startedAt: outcome.record.startedAt,
+          endedAt: outcome.record.endedAt,
+        }
       : {}),
     ...(outcome.status === 'planned' ? { plan: outcome.plan } : {}),
   };

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FirebreakCommand } from '../cli/base.js';
-import { runFlags } from '../cli/flags.js';
+import { oneEngineFlags, runFlags } from '../cli/flags.js';
 import { visibleControls } from '../cli/terminal.js';
 import { InterruptedError } from '../errors.js';
 
@@ -18,7 +18,7 @@ export default class Doctor extends FirebreakCommand {
     '<%= config.bin %> doctor --send-test-alert --json',
   ];
   static override flags = {
-    host: runFlags.host,
+    ...oneEngineFlags,
     'evidence-dir': runFlags['evidence-dir'],
     image: Flags.string({
       description: 'Image for the throwaway container (must be local; never pulled) [default: a local image]',
@@ -37,6 +37,7 @@ export default class Doctor extends FirebreakCommand {
       const { runDoctor } = await import('../engine/doctor/run.js');
       const report = await runDoctor({
         host: flags.host,
+        context: flags.context,
         evidenceDir: flags['evidence-dir'],
         image: flags.image,
         sendTestAlert: flags['send-test-alert'],

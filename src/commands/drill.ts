@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
 import { FirebreakCommand, interruptOn } from '../cli/base.js';
 import { renderDrillReport } from '../cli/drill-render.js';
-import { runFlags } from '../cli/flags.js';
+import { oneEngineFlags, runFlags } from '../cli/flags.js';
 import { visibleControls } from '../cli/terminal.js';
 import { UsageError } from '../errors.js';
 import type { LogLevel } from '../log.js';
@@ -56,7 +56,7 @@ export default class Drill extends FirebreakCommand {
       helpValue: 'NAME=VALUE',
       description: "Playbook parameter (repeatable), over the scenario's own",
     }),
-    host: runFlags.host,
+    ...oneEngineFlags,
     'evidence-dir': runFlags['evidence-dir'],
     compression: runFlags.compression,
     'log-level': runFlags['log-level'],
@@ -82,6 +82,7 @@ export default class Drill extends FirebreakCommand {
         repeat: flags.repeat,
         concurrency: flags.concurrency,
         ...(flags.host ? { host: flags.host } : {}),
+        ...(flags.context ? { context: flags.context } : {}),
         evidenceDir: flags['evidence-dir'],
         compression: flags.compression as 'gzip' | 'none',
         logLevel: flags['log-level'] as LogLevel,

@@ -12,6 +12,8 @@ export default class Isolate extends FirebreakCommand {
     '<%= config.bin %> isolate web-1 web-2 --keep-network monitoring',
     '<%= config.bin %> isolate --filter ancestor=vulnerable/app:1.2 --yes',
     '<%= config.bin %> isolate web-1 --dry-run',
+    '<%= config.bin %> isolate web-1 --context prod-eu',
+    '<%= config.bin %> isolate web-1 us-1/db-1 --fleet fleet.yaml --select tier=web',
   ];
   static override strict = false;
   static override args = { target: Args.string({ description: 'container names, ids or unique id prefixes' }) };

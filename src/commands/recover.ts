@@ -1,13 +1,26 @@
 import { Args, Flags } from '@oclif/core';
 import { FirebreakCommand } from '../cli/base.js';
-import { runFlags } from '../cli/flags.js';
+import { oneEngineFlags, runFlags } from '../cli/flags.js';
 import { createProgress, progressModeFor } from '../cli/progress.js';
 import { renderRecovery } from '../cli/recover-render.js';
 import { visibleControls } from '../cli/terminal.js';
 import { InterruptedError } from '../errors.js';
 import type { LogLevel } from '../log.js';
 
-const { 'dry-run': _dryRun, yes: _yes, ...sharedFlags } = runFlags;
+// One engine at a time (a fleet file, repeated --host or --context are for the run commands), and
+// no --sign yet: recover writes one bundle per container through its own requests.
+const {
+  'dry-run': _dryRun,
+  yes: _yes,
+  host: _host,
+  context: _context,
+  fleet: _fleet,
+  select: _select,
+  engines: _engines,
+  sign: _sign,
+  'sign-identity': _signIdentity,
+  ...sharedFlags
+} = runFlags;
 
 export default class Recover extends FirebreakCommand {
   static override summary =
@@ -30,6 +43,7 @@ export default class Recover extends FirebreakCommand {
   static override args = { target: Args.string({ description: 'container names, ids or unique id prefixes' }) };
   static override flags = {
     ...sharedFlags,
+    ...oneEngineFlags,
     unhealthy: Flags.boolean({
       description: 'Recover every container the engine reports unhealthy (with --filter), once',
     }),
@@ -101,6 +115,7 @@ export default class Recover extends FirebreakCommand {
         action: flags.action as 'restart' | 'stop' | 'none',
         quarantineOnFailure: flags['quarantine-on-failure'],
         host: flags.host,
+        context: flags.context,
         evidenceDir: flags['evidence-dir'],
         ...(flags.incident ? { incident: flags.incident } : {}),
         compression: flags.compression as 'gzip' | 'none',

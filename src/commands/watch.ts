@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FirebreakCommand } from '../cli/base.js';
-import { runFlags } from '../cli/flags.js';
+import { oneEngineFlags, runFlags } from '../cli/flags.js';
 import { watchLogger } from '../cli/watch-log.js';
 import { parseDuration } from '../duration.js';
 import { ExitCode, InterruptedError, UsageError } from '../errors.js';
@@ -32,7 +32,7 @@ export default class Watch extends FirebreakCommand {
       helpGroup: 'TARGET',
     }),
     filter: runFlags.filter,
-    host: runFlags.host,
+    ...oneEngineFlags,
     playbook: Flags.string({
       default: 'auto-recover',
       description: 'Recovery playbook: a built-in name or a YAML file',
@@ -98,6 +98,7 @@ export default class Watch extends FirebreakCommand {
       const { runWatch } = await import('../engine/watch/watch.js');
       await runWatch({
         host: flags.host,
+        context: flags.context,
         labels: flags.label ?? [],
         filters: flags.filter ?? [],
         playbook: flags.playbook,

@@ -1,7 +1,7 @@
 import type Dockerode from 'dockerode';
 import type { z } from 'zod';
 import { EngineUnreachableError } from '../errors.js';
-import type { Endpoint } from './connect.js';
+import { describeChoice, type Endpoint } from './connect.js';
 import { mapDockerError, type CallLabel } from './errors.js';
 import { checkAnswer, type AnswerShape, type CheckedAnswer } from './shape.js';
 
@@ -31,6 +31,7 @@ const unset = {
   ca: undefined,
   cert: undefined,
   key: undefined,
+  agent: undefined,
   sshOptions: undefined,
 };
 
@@ -65,7 +66,11 @@ export interface Ask extends CallLabel {
 
 /** Every Engine API call goes through here so that failures come back as our errors. */
 export class Call {
-  constructor(readonly endpoint: Endpoint) {}
+  /** The engine as messages name it: through a context, the context too, so the operator sees which setting chose it. */
+  private readonly shown: string;
+  constructor(readonly endpoint: Endpoint) {
+    this.shown = endpoint.context === undefined ? endpoint.label : `${endpoint.label} (${describeChoice(endpoint)})`;
+  }
 
   /**
    * Run a call with its signal. An already-aborted signal rejects before anything is sent; an abort
@@ -82,17 +87,17 @@ export class Call {
       // ssh2 only says "Host denied (verification failed)"; the check itself knows why, and the fix.
       const refusal = this.endpoint.hostKey?.refusal;
       if (refusal)
-        throw new EngineUnreachableError(`cannot reach the Docker engine at ${this.endpoint.label}: ${refusal}`, {
+        throw new EngineUnreachableError(`cannot reach the Docker engine at ${this.shown}: ${refusal}`, {
           cause: error,
           retryable: false,
         });
       if (deadline?.aborted) {
         throw new EngineUnreachableError(
-          `the Docker engine at ${this.endpoint.label} did not answer ${ask.request ?? ask.what} within ${ask.deadlineMs! / 1000}s`,
+          `the Docker engine at ${this.shown} did not answer ${ask.request ?? ask.what} within ${ask.deadlineMs! / 1000}s`,
           { cause: error },
         );
       }
-      throw mapDockerError(error, ask, this.endpoint.label);
+      throw mapDockerError(error, ask, this.shown);
     }
   }
 
@@ -103,7 +108,7 @@ export class Call {
     fn: (signal: AbortSignal | undefined) => Promise<unknown>,
   ): Promise<CheckedAnswer<z.output<S>>> {
     const body = await this.run(ask, fn);
-    return checkAnswer(shape, body, ask.request ?? ask.what, this.endpoint.label);
+    return checkAnswer(shape, body, ask.request ?? ask.what, this.shown);
   }
 
   /**

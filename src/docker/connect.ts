@@ -1,16 +1,30 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseEngineAddress, type EngineAddress } from './address.js';
+import { currentContextName, dockerConfigDir, readContext, type DockerContext } from './context.js';
 import { hostKeyCheck, knownHostsFiles, type HostKeyCheck } from './known-hosts.js';
+
+/** How the engine was chosen, in the docker CLI's order of precedence (see resolveEndpoint). */
+export type EndpointSource =
+  '--context' | '--host' | 'DOCKER_HOST' | 'DOCKER_CONTEXT' | 'currentContext' | 'default socket';
+
+/** What the operator asked for on the command line; both empty means "as the environment says". */
+export interface EngineChoice {
+  context?: string;
+  host?: string;
+}
 
 /** How to reach an engine, in the shape dockerode's modem takes. Built from --host or the environment. */
 export interface Endpoint {
   /** For messages: "unix:///var/run/docker.sock", "tcp://10.0.0.5:2376 (TLS)". */
   label: string;
-  /** How this endpoint was chosen, for `doctor` and messages: the flag, the variable, or the default. */
+  /** Which setting chose this engine. */
   source: EndpointSource;
+  /** The Docker context it came from (`default` included), when one was used. */
+  context?: string;
   options: {
     socketPath?: string;
     host?: string;
@@ -20,6 +34,8 @@ export interface Endpoint {
     ca?: Buffer;
     cert?: Buffer;
     key?: Buffer;
+    /** Only for a context with SkipTLSVerify: an agent that takes any certificate. */
+    agent?: HttpsAgent;
     sshOptions?: {
       agent?: string;
       readyTimeout?: number;
@@ -32,24 +48,87 @@ export interface Endpoint {
   hostKey?: HostKeyCheck;
 }
 
-export type EndpointSource = '--host' | 'DOCKER_HOST' | 'default socket';
-
 const defaultSocket = '/var/run/docker.sock';
 
 /** ssh2 waits 20 s for a handshake by default; a host that accepts and then says nothing is down. */
 const sshHandshakeMs = 10_000;
 
 /**
- * Resolve the engine address: --host wins, then DOCKER_HOST, then the local socket. A --host that
- * is given is used or refused (exit 2), never replaced: not by DOCKER_HOST, not by the local
- * socket, not even when it is empty. An empty DOCKER_HOST counts as unset, as for the docker CLI.
- * TLS follows the docker CLI: DOCKER_TLS_VERIFY=1 (or port 2376) means https, certificates from DOCKER_CERT_PATH.
+ * Resolve the engine exactly as the docker CLI does: --context, then --host, then DOCKER_HOST,
+ * then DOCKER_CONTEXT, then currentContext in $DOCKER_CONFIG/config.json, then the local socket.
+ * Whatever is given is used or refused (exit 2), never replaced by the next in line: not a
+ * --host that is empty, not a context that does not exist. An empty DOCKER_HOST or
+ * DOCKER_CONTEXT counts as unset, as for the docker CLI. Outside contexts TLS follows the docker
+ * CLI too: DOCKER_TLS_VERIFY=1 (or port 2376) means https, certificates from DOCKER_CERT_PATH.
+ * A string is read as --host, as callers before contexts passed it.
  */
-export function resolveEndpoint(host: string | undefined, env: NodeJS.ProcessEnv = process.env): Endpoint {
+export function resolveEndpoint(
+  choice: EngineChoice | string | undefined = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Endpoint {
+  const { context, host } = typeof choice === 'object' ? choice : { host: choice };
+  if (context !== undefined && host !== undefined) {
+    throw new UsageError('--context and --host both name an engine: give one of them');
+  }
+  if (context !== undefined) {
+    if (!context.trim()) throw new UsageError('--context is empty: give a context name (docker context ls)');
+    return contextEndpoint(context, '--context', '--context', env);
+  }
   if (host !== undefined) return { ...endpointOf(parseEngineAddress(host, '--host'), env), source: '--host' };
-  if (env.DOCKER_HOST?.trim())
+  if (env.DOCKER_HOST?.trim()) {
     return { ...endpointOf(parseEngineAddress(env.DOCKER_HOST, 'DOCKER_HOST'), env), source: 'DOCKER_HOST' };
-  return { label: `unix://${defaultSocket}`, options: { socketPath: defaultSocket }, source: 'default socket' };
+  }
+  if (env.DOCKER_CONTEXT?.trim())
+    return contextEndpoint(env.DOCKER_CONTEXT.trim(), 'DOCKER_CONTEXT', 'DOCKER_CONTEXT', env);
+  const current = currentContextName(env);
+  if (current) {
+    const where = `currentContext in ${join(dockerConfigDir(env)!, 'config.json')}`;
+    return contextEndpoint(current, 'currentContext', where, env);
+  }
+  return { label: `unix://${defaultSocket}`, source: 'default socket', options: { socketPath: defaultSocket } };
+}
+
+/** "context prod (--context)", "DOCKER_HOST", "the default socket": how an endpoint was chosen, for people. */
+export function describeChoice(endpoint: Pick<Endpoint, 'source' | 'context'>): string {
+  if (endpoint.context !== undefined) return `context ${endpoint.context} from ${endpoint.source}`;
+  return endpoint.source === 'default socket' ? 'the default socket' : endpoint.source;
+}
+
+function contextEndpoint(name: string, source: EndpointSource, shown: string, env: NodeJS.ProcessEnv): Endpoint {
+  const context = readContext(name, shown, env);
+  if (!context) {
+    // `default` is what DOCKER_HOST or the local socket name; DOCKER_HOST already lost to --context only.
+    const host = env.DOCKER_HOST?.trim();
+    const base = host
+      ? endpointOf(parseEngineAddress(host, 'DOCKER_HOST'), env)
+      : { label: `unix://${defaultSocket}`, options: { socketPath: defaultSocket } };
+    return { ...base, source, context: 'default' };
+  }
+  const address = parseEngineAddress(context.host, `context ${name}`);
+  return { ...contextAddressEndpoint(address, context, env), source, context: name };
+}
+
+/**
+ * A context's own TLS settings, as the docker CLI reads them: TLS when the context holds TLS
+ * material or says SkipTLSVerify, plain otherwise; DOCKER_TLS_VERIFY and DOCKER_CERT_PATH belong
+ * to the default context only. SkipTLSVerify is honoured because the context's owner wrote it;
+ * the label then says "TLS, not verified" wherever the engine is named.
+ */
+function contextAddressEndpoint(
+  address: EngineAddress,
+  context: DockerContext,
+  env: NodeJS.ProcessEnv,
+): Omit<Endpoint, 'source'> {
+  if (address.kind !== 'tcp') return endpointOf(address, env);
+  const hostPart = address.host.includes(':') ? `[${address.host}]` : address.host;
+  const tls = address.scheme === 'https' || context.skipTlsVerify || Object.keys(context.tls).length > 0;
+  const port = address.port ?? (tls ? 2376 : 2375);
+  const options: Endpoint['options'] = { host: address.host, port, protocol: tls ? 'https' : 'http', ...context.tls };
+  if (tls && context.skipTlsVerify) {
+    options.agent = new HttpsAgent({ ...context.tls, rejectUnauthorized: false, keepAlive: true });
+  }
+  const how = !tls ? '' : context.skipTlsVerify ? ' (TLS, not verified)' : ' (TLS)';
+  return { label: `tcp://${hostPart}:${port}${how}`, options };
 }
 
 function endpointOf(address: EngineAddress, env: NodeJS.ProcessEnv): Omit<Endpoint, 'source'> {

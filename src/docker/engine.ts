@@ -9,7 +9,7 @@ import { LabClient } from './lab.js';
 import { NetworkClient } from './networks.js';
 import { ProbeClient } from './probe.js';
 import { SystemClient } from './system.js';
-import type { EngineVersion } from './types.js';
+import type { EngineIdentity, EngineVersion } from './types.js';
 
 /** One connection to one Docker engine, split by resource. The only door to dockerode. */
 export interface Engine {
@@ -24,21 +24,23 @@ export interface Engine {
   readonly lab: LabClient;
   readonly events: EventClient;
   readonly exec: ExecClient;
-  /** GET /info `ID`, asked once: what holds and records are keyed by. */
-  identity(): Promise<string>;
   /** The live event stream (watch). */
   readonly feed: EventFeed;
   /** Asked once, by the first caller; the version also tells us the engine answers at all. */
   version(): Promise<EngineVersion>;
+  /** The engine's ID and host name, asked once; what records and locks are keyed by. */
+  identity(): Promise<EngineIdentity>;
 }
 
-export async function openEngine(options: { host?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Engine> {
-  const endpoint = resolveEndpoint(options.host, options.env);
+export async function openEngine(
+  options: { host?: string; context?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Engine> {
+  const endpoint = resolveEndpoint({ host: options.host, context: options.context }, options.env);
   const docker = await createDockerode(endpoint);
   const call = new Call(endpoint);
   const system = new SystemClient(docker, call);
   let version: Promise<EngineVersion> | undefined;
-  let identity: Promise<string> | undefined;
+  let identity: Promise<EngineIdentity> | undefined;
   return {
     endpoint,
     containers: new ContainerClient(docker, call),

@@ -1,5 +1,5 @@
 export { openEngine, type Engine } from './engine.js';
-export { resolveEndpoint, type Endpoint, type EndpointSource } from './connect.js';
+export { describeChoice, resolveEndpoint, type Endpoint, type EndpointSource } from './connect.js';
 export type { EngineProduct } from './probe.js';
 export { parseFilters, resolveTargets } from './targets.js';
 export type * from './types.js';

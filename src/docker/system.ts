@@ -4,7 +4,7 @@ import { EngineError } from '../errors.js';
 import { signalOption, type Call } from './client.js';
 import { notAnEngine } from './errors.js';
 import { answer } from './shape.js';
-import type { EngineVersion } from './types.js';
+import type { EngineIdentity, EngineVersion } from './types.js';
 
 const versionAnswer = answer(
   'a Docker version document',
@@ -52,21 +52,21 @@ export class SystemClient {
     return this.docker as unknown as { version(o: object): Promise<unknown>; info(o: object): Promise<unknown> };
   }
 
+  /**
+   * The engine's own ID and host name from GET /info. Records and locks are keyed by this ID,
+   * not by the address: two addresses may reach one engine, and one name may exist on two. An
+   * engine that gives no ID (very old ones) is named by its host name.
+   */
+  async identity(signal?: AbortSignal): Promise<EngineIdentity> {
+    const ask = { what: 'info', request: 'GET /info', signal, deadlineMs: identifyDeadlineMs };
+    const { value } = await this.call.json(ask, identityAnswer, (s) => this.withOptions().info(signalOption(s)));
+    return { id: value.ID || `name:${value.Name ?? 'unknown'}`, name: value.Name ?? '' };
+  }
+
   /** What the host has: the most a container can use, and what "no limit" amounts to. */
   async capacity(signal?: AbortSignal): Promise<{ cpus: number; memory: number }> {
     const ask = { what: 'info', request: 'GET /info', signal, deadlineMs: identifyDeadlineMs };
     const { value } = await this.call.json(ask, infoAnswer, (s) => this.withOptions().info(signalOption(s)));
     return { cpus: value.NCPU, memory: value.MemTotal };
-  }
-
-  /**
-   * The engine's own ID (GET /info `ID`): the same engine under any address (a socket, tcp, ssh),
-   * so records keyed by it are found from every machine that reaches it. An engine that gives
-   * none (very old ones) is named by its host name.
-   */
-  async identity(signal?: AbortSignal): Promise<string> {
-    const ask = { what: 'info', request: 'GET /info', signal, deadlineMs: identifyDeadlineMs };
-    const { value } = await this.call.json(ask, identityAnswer, (s) => this.withOptions().info(signalOption(s)));
-    return value.ID || `name:${value.Name ?? 'unknown'}`;
   }
 }

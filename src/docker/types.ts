@@ -119,3 +119,9 @@ export interface EngineVersion {
   os: string;
   arch: string;
 }
+
+/** Which engine answers: its ID (GET /info `ID`) and the host name it reports. */
+export interface EngineIdentity {
+  id: string;
+  name: string;
+}

@@ -21,6 +21,7 @@ export async function showIncident(query: {
   incident: string;
   evidenceDir: string;
   host?: string;
+  context?: string;
   signal?: AbortSignal;
 }): Promise<IncidentView> {
   const bundles = await incidentBundles(query.incident, query.evidenceDir);
@@ -30,7 +31,11 @@ export async function showIncident(query: {
       `no bundle of incident ${query.incident} in ${folders.join(' or ')}; name the folder with --evidence-dir`,
     );
   const withRecords = bundles.filter((b) => b.record !== undefined);
-  const { engine, containers } = await currentState(withRecords, query.host, query.signal);
+  const { engine, containers } = await currentState(
+    withRecords,
+    { host: query.host, context: query.context },
+    query.signal,
+  );
   return {
     schema: incidentSchemaId,
     status: bundles.every((b) => b.verified) ? 'succeeded' : 'failed',
@@ -82,16 +87,16 @@ function incidentTimeline(bundles: readonly IncidentBundle[]): IncidentTimelineR
 /** Each container the runs touched, as the engine sees it now; said plainly when it cannot be asked. */
 async function currentState(
   bundles: readonly IncidentBundle[],
-  host: string | undefined,
+  choice: { host?: string; context?: string },
   signal: AbortSignal | undefined,
 ): Promise<{ engine: IncidentView['engine']; containers: IncidentContainer[] }> {
   const seen = new Map<string, string>();
   for (const b of bundles) for (const t of b.record!.targets) seen.set(t.id, t.name);
   let engine: Engine | undefined;
-  let endpoint = host ?? 'the default engine';
+  let endpoint = choice.host ?? (choice.context ? `context ${choice.context}` : 'the default engine');
   let problem: string | undefined;
   try {
-    engine = await openEngine({ host });
+    engine = await openEngine(choice);
     endpoint = engine.endpoint.label;
     await engine.version();
   } catch (error) {

@@ -29,7 +29,7 @@ export async function whyLeaveAlone(ctx: LeaveAloneContext, details: ContainerDe
 }
 
 async function holdsOf(ctx: LeaveAloneContext, details: ContainerDetails): Promise<Hold[]> {
-  const engine = await ctx.engine.identity();
+  const engine = (await ctx.engine.identity()).id;
   return holdsOn(ctx.evidenceDir, engine, details.id);
 }
 

@@ -2,7 +2,7 @@
  * The run's account of itself (run.json) and the bag-info fields, built from what the run knows.
  */
 import { hostname, userInfo } from 'node:os';
-import type { Engine, EngineVersion, Target } from '../docker/index.js';
+import { describeChoice, type Engine, type EngineIdentity, type EngineVersion, type Target } from '../docker/index.js';
 import { messageOf } from '../errors.js';
 import { maskParams } from '../secrets.js';
 import { runRecordSchemaId, type RunRecord, type RunStatus, type TargetRecord } from '../evidence/record.js';
@@ -34,6 +34,8 @@ export function buildRunRecord(run: {
   endedAt: Date;
   who: Operator;
   engine: Engine;
+  identity: EngineIdentity;
+  engineName?: string;
   version: EngineVersion;
   targets: readonly Target[];
   records: TargetRecord[];
@@ -53,10 +55,30 @@ export function buildRunRecord(run: {
     durationMs: run.endedAt.getTime() - run.startedAt.getTime(),
     operator: run.who,
     tool: { name: 'firebreak', version: toolVersion },
-    engine: { endpoint: run.engine.endpoint.label, version: version.version, apiVersion: version.apiVersion },
+    engine: engineRecord(run),
     targets: run.records.length ? run.records : run.targets.map((t) => notRunTarget(t, run.status)),
     artifacts: [],
     ...(run.runError ? { error: messageOf(run.runError) } : {}),
+  };
+}
+
+/** The engine as run.json names it: where, which one, and how it was chosen. */
+export function engineRecord(run: {
+  engine: Engine;
+  identity: EngineIdentity;
+  engineName?: string;
+  version: EngineVersion;
+}): RunRecord['engine'] {
+  const { endpoint } = run.engine;
+  return {
+    endpoint: endpoint.label,
+    version: run.version.version,
+    apiVersion: run.version.apiVersion,
+    id: run.identity.id,
+    hostname: run.identity.name,
+    source: endpoint.source,
+    ...(endpoint.context !== undefined ? { context: endpoint.context } : {}),
+    ...(run.engineName ? { name: run.engineName } : {}),
   };
 }
 
@@ -68,6 +90,8 @@ export function bagInfo(run: {
   incident: string;
   version: EngineVersion;
   engine: Engine;
+  identity: EngineIdentity;
+  engineName?: string;
   who: Operator;
   signer?: { identity: string; fingerprint: string };
 }): Record<string, string> {
@@ -76,7 +100,10 @@ export function bagInfo(run: {
     'External-Identifier': run.incident,
     'Bag-Software-Agent': `firebreak ${toolVersion}`,
     'Contact-Name': `${who.user}@${who.host}`,
+    ...(run.engineName ? { 'Docker-Engine-Name': run.engineName } : {}),
     'Docker-Engine': run.engine.endpoint.label,
+    'Docker-Engine-Chosen-By': describeChoice(run.engine.endpoint),
+    'Docker-Engine-ID': run.identity.id,
     'Docker-Engine-Version': run.version.version,
     'Docker-API-Version': run.version.apiVersion,
     // The chain of custody inside the bag; the signature itself (<bundle>.sig) is written after the bag.

@@ -30,6 +30,7 @@ export interface RecoverRequest extends RecoverPolicy {
   healthTimeout: string;
   grace: string;
   host?: string;
+  context?: string;
   evidenceDir: string;
   incident?: string;
   compression: 'gzip' | 'none';
@@ -83,7 +84,7 @@ export async function recoverContainers(request: RecoverRequest): Promise<Recove
     throw new UsageError('name at least one container, select with --filter, or give --unhealthy');
   // Tailored (and its flags checked) before anything is asked of the engine: bad input is exit 2 at once.
   const playbook = tailorAutoRecover(request);
-  const engine = await openEngine({ host: request.host });
+  const engine = await openEngine({ host: request.host, context: request.context });
   const named = new Set(request.references.length > 0 ? await namedIds(engine, request) : []);
   const candidates = await findCandidates(engine, request);
   const results = await mapLimit(candidates, request.concurrency, async (target) => {

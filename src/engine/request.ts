@@ -23,6 +23,10 @@ export interface RunRequest {
   references: string[];
   filters: string[];
   host?: string;
+  /** A Docker context by name (--context); resolveEndpoint refuses it together with `host`. */
+  context?: string;
+  /** The engine's name in a fleet run: in the bundle's file name, bag-info.txt and run.json. */
+  engineName?: string;
   evidenceDir: string;
   incident?: string;
   dryRun: boolean;
@@ -55,6 +59,8 @@ export interface RunOutcome {
   runId: string;
   incident: string;
   playbook: string;
+  /** The engine acted on, and how it was chosen (run.json's `engine`). */
+  engine?: RunRecord['engine'];
   plan?: TargetPlan[];
   record?: RunRecord;
   bundle?: StoredBundle;

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { openEngine, parseFilters, resolveTargets, type Target } from '../docker/index.js';
+import { describeChoice, openEngine, parseFilters, resolveTargets, type Target } from '../docker/index.js';
 import { EngineUnreachableError, ExitCode, messageOf } from '../errors.js';
 import { prepareEvidenceFolder } from '../evidence/folder.js';
 import { flattenSteps, type RunStatus, type TargetRecord } from '../evidence/record.js';
@@ -20,7 +20,7 @@ import { resolveParams } from './params.js';
 import { planTarget, type PlannedStep } from './plan.js';
 import { lockTargets, lockWaitMs } from './lock.js';
 import { countStreamed } from './progress.js';
-import { bagInfo, buildRunRecord, operator } from './record.js';
+import { bagInfo, buildRunRecord, engineRecord, operator } from './record.js';
 import type { RunOutcome, RunRequest } from './request.js';
 import { withFreeze } from './freeze.js';
 import { failedForTheEngine, runTarget } from './runner.js';
@@ -44,20 +44,24 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   // below, before anything changes; its failure is kept until then (the empty catch only stops an unhandled rejection).
   const folderReady = request.dryRun ? undefined : prepareEvidenceFolder(request.evidenceDir);
   folderReady?.catch(() => {});
-  const engine = await openEngine({ host: request.host });
-  const [targets, version] = await Promise.all([
+  const engine = await openEngine({ host: request.host, context: request.context });
+  const [targets, version, identity] = await Promise.all([
     resolveTargets(engine, { references: request.references, filters }, request.signal),
     engine.version(),
+    engine.identity(),
   ]);
   // Undoing a recorded change belongs to the incident of the record, unless told otherwise.
   const incident =
     request.incident ??
-    (request.recordOf ? await incidentOfRecords(request.evidenceDir, targets, request.recordOf) : undefined) ??
+    (request.recordOf
+      ? await incidentOfRecords(request.evidenceDir, targets, request.recordOf, identity.id)
+      : undefined) ??
     newIncidentId(startedAt);
   const plans = targets.map((target) =>
     planTarget(playbook, { target, params, incident, runId, runStartedAt: startedAt }),
   );
-  const outcome = { runId, incident, playbook: playbook.name };
+  const engineInfo = engineRecord({ engine, identity, engineName: request.engineName, version });
+  const outcome = { runId, incident, playbook: playbook.name, engine: engineInfo };
   request.onTargets?.(targets, plans);
   if (request.dryRun) return { ...outcome, status: 'planned', exitCode: ExitCode.ok, plan: plans };
   // An evidence folder that can never hold a bundle is bad input: said now, before anything changes.
@@ -74,7 +78,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   debrisScan.catch(() => {});
   const unlock =
     plans.some((plan) => plan.steps.some(changesState)) || request.freeze
-      ? await lockTargets(engine.endpoint.label, targets, {
+      ? await lockTargets(identity.id, targets, {
           playbook: playbook.name,
           waitMs: lockWaitMs(),
           signal: request.signal,
@@ -93,11 +97,12 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
   };
   const store = await EvidenceStore.open({
     dir: request.evidenceDir,
-    playbook: playbook.name,
+    // A fleet run writes one bundle per engine, told apart by the engine's name.
+    playbook: request.engineName ? `${playbook.name}.${request.engineName}` : playbook.name,
     incident,
     compression: request.compression,
     startedAt,
-    bagInfo: bagInfo({ incident, version, engine, who, signer }),
+    bagInfo: bagInfo({ incident, version, engine, identity, engineName: request.engineName, who, signer }),
   });
   const journalPath =
     store.intendedPath && join(dirname(store.intendedPath), `.${basename(store.intendedPath)}.journal`);
@@ -108,7 +113,13 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
       playbook: { name: playbook.name, source: playbook.source, description: playbook.description },
       params: maskParams(params),
       targets: targets.map(({ id, name, image }) => ({ id, name, image })),
-      engine: { endpoint: engine.endpoint.label, version: version.version, apiVersion: version.apiVersion },
+      engine: {
+        endpoint: engine.endpoint.label,
+        chosenBy: describeChoice(engine.endpoint),
+        id: identity.id,
+        version: version.version,
+        apiVersion: version.apiVersion,
+      },
       operator: who,
     },
     'run started',
@@ -171,6 +182,8 @@ export async function runPlaybook(request: RunRequest): Promise<RunOutcome> {
     endedAt,
     who,
     engine,
+    identity,
+    engineName: request.engineName,
     version,
     targets,
     records,
@@ -264,6 +277,6 @@ function changesState(step: PlannedStep): boolean {
   return step.mutates || (step.steps ?? []).some(changesState);
 }
 
-function newIncidentId(date: Date): string {
+export function newIncidentId(date: Date): string {
   return `INC-${compactTimestamp(date).slice(0, 8)}-${randomBytes(3).toString('hex')}`;
 }

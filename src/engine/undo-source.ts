@@ -11,16 +11,21 @@ export async function incidentOfRecords(
   evidenceDir: string,
   targets: readonly Target[],
   recordOf: NonNullable<RunRequest['recordOf']>,
+  engineId?: string,
 ): Promise<string | undefined> {
   const found = await Promise.all(
     targets.map((target) =>
       // Without --from, a target with no record fails in its own step, like any other.
-      findUndoRecord({ evidenceDir, bundle: recordOf.from, containerId: target.id, uses: recordOf.uses }).catch(
-        (error: unknown) => {
-          if (recordOf.from) throw error;
-          return undefined;
-        },
-      ),
+      findUndoRecord({
+        evidenceDir,
+        bundle: recordOf.from,
+        containerId: target.id,
+        engineId,
+        uses: recordOf.uses,
+      }).catch((error: unknown) => {
+        if (recordOf.from) throw error;
+        return undefined;
+      }),
     ),
   );
   // The newest record wins when targets were changed in different incidents.

@@ -142,7 +142,7 @@ async function makeFolders(path: string, label: string): Promise<void> {
 
 /** Creating a file is the only honest test: root passes access(2) on a folder it cannot write to. */
 async function probeWrite(path: string, label: string): Promise<void> {
-  // Unique per call, not per process: recover, watch and drill run several playbooks at once in one folder.
+  // Unique per call, not per process: recover, watch, drill and the engines of a fleet run check one folder at once.
   const probe = join(path, `.firebreak-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await access(path, constants.W_OK | constants.X_OK);

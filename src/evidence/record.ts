@@ -68,7 +68,20 @@ export interface RunRecord {
   durationMs: number;
   operator: { user: string; host: string };
   tool: { name: string; version: string };
-  engine: { endpoint: string; version?: string; apiVersion?: string };
+  engine: {
+    endpoint: string;
+    version?: string;
+    apiVersion?: string;
+    /** The engine's ID from GET /info: what restore and revert match records by, with the container id. */
+    id?: string;
+    /** The host name the engine reports. */
+    hostname?: string;
+    /** How it was chosen: --context, --host, DOCKER_HOST, DOCKER_CONTEXT, currentContext or default socket. */
+    source?: string;
+    context?: string;
+    /** The engine's name in a fleet run (--fleet, or the --context/--host value). */
+    name?: string;
+  };
   targets: TargetRecord[];
   artifacts: ArtifactEntry[];
   error?: string;

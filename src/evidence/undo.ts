@@ -39,6 +39,8 @@ export async function findUndoRecord<T>(query: {
   evidenceDir: string;
   bundle?: string;
   containerId: string;
+  /** The engine's ID (GET /info): a record made on another engine never counts, whatever its ids. */
+  engineId?: string;
   uses: string;
 }): Promise<UndoRecord<T>> {
   const candidates = query.bundle
@@ -50,7 +52,9 @@ export async function findUndoRecord<T>(query: {
       if (query.bundle) throw new UsageError(`--from ${bundle}: ${messageOf(error)}`);
       return undefined;
     })) as RunRecord | undefined;
-    const target = record?.targets?.find((t) => t.id === query.containerId);
+    const target = sameEngine(record, query.engineId)
+      ? record?.targets?.find((t) => t.id === query.containerId)
+      : undefined;
     const step =
       target &&
       [...flattenSteps(target.steps)]
@@ -72,11 +76,14 @@ export async function findUndoRecord<T>(query: {
 export async function findNewestChange(query: {
   evidenceDir: string;
   containerId: string;
+  engineId?: string;
   uses: string;
 }): Promise<StepRecord | undefined> {
   for (const bundle of await bundlesNewestFirst([query.evidenceDir, fallbackEvidenceDir()])) {
     const record = (await readRunRecord(bundle).catch(() => undefined)) as RunRecord | undefined;
-    const target = record?.targets?.find((t) => t.id === query.containerId);
+    const target = sameEngine(record, query.engineId)
+      ? record?.targets?.find((t) => t.id === query.containerId)
+      : undefined;
     const steps = target ? flattenSteps(target.steps) : [];
     const step = [...steps]
       .reverse()
@@ -84,6 +91,15 @@ export async function findNewestChange(query: {
     if (step) return step;
   }
   return undefined;
+}
+
+/**
+ * Whether a record was made on the engine asked about. Records from before engine IDs were
+ * recorded match on the container's id alone (64 random hex digits: unique in practice).
+ */
+function sameEngine(record: RunRecord | undefined, engineId: string | undefined): boolean {
+  const recorded = record?.engine?.id;
+  return engineId === undefined || recorded === undefined || recorded === engineId;
 }
 
 /**

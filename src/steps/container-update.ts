@@ -109,6 +109,7 @@ async function chainedUndo(ctx: StepContext, current: Limits, request: Partial<L
   const newest = await findNewestChange({
     evidenceDir: ctx.evidenceDir,
     containerId: ctx.target.id,
+    engineId: (await ctx.engine.identity()).id,
     uses: 'container.update',
   });
   const earlier = newest?.undo as UpdateUndo | undefined;
@@ -131,6 +132,7 @@ async function revertGoal(ctx: StepContext, from: string | undefined) {
     evidenceDir: ctx.evidenceDir,
     bundle: from,
     containerId: ctx.target.id,
+    engineId: (await ctx.engine.identity()).id,
     uses: 'container.update',
   });
   const wanted: Partial<Limits> = { ...record.undo.previous };

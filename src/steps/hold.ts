@@ -10,7 +10,7 @@ import type { StepContext } from './types.js';
  */
 export async function recordHold(ctx: StepContext, kind: HoldKind): Promise<string> {
   try {
-    const engine = await ctx.engine.identity();
+    const engine = (await ctx.engine.identity()).id;
     await placeHold(ctx.evidenceDir, {
       kind,
       engine,
@@ -30,7 +30,7 @@ export async function recordHold(ctx: StepContext, kind: HoldKind): Promise<stri
 /** Lifts firebreak's hold of `kind`; the note says so when there was one. */
 export async function liftHold(ctx: StepContext, kind: HoldKind): Promise<string> {
   try {
-    const engine = await ctx.engine.identity();
+    const engine = (await ctx.engine.identity()).id;
     return (await releaseHold(ctx.evidenceDir, engine, ctx.target.id, kind)) ? `; firebreak's ${kind} hold lifted` : '';
   } catch (error) {
     ctx.log.warn({ error: messageOf(error) }, 'hold not lifted');

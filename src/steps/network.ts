@@ -63,6 +63,7 @@ export const restoreStep = defineStep({
       evidenceDir: ctx.evidenceDir,
       bundle: from || undefined,
       containerId: ctx.target.id,
+      engineId: (await ctx.engine.identity()).id,
       uses: 'network.disconnect',
     });
     const details = await ctx.engine.containers.inspect(ctx.target.id, ctx.signal);

@@ -41,6 +41,8 @@ export interface PrivateEngine {
   host: string;
   /** A client of this engine (a call that hangs fails after 60 s; a stopped engine refuses at once). */
   docker: Docker;
+  /** With the `tls` option: `tcp://ADDRESS:2376`, the engine's TLS listener on its side of the veth pair. */
+  tlsHost?: string;
   /** The daemon's log (dockerd and containerd), for messages when something goes wrong. */
   logFile: string;
   /** The dockerd process id while it runs. */
@@ -72,6 +74,13 @@ export interface RunOptions {
 export interface PrivateEngineOptions {
   /** dockerd --live-restore: containers keep running through a crash and a restart (default false, as Docker's). */
   liveRestore?: boolean;
+  /**
+   * Also serve the Engine API over TCP with verified TLS (`--tlsverify`), reached through a veth
+   * pair into the engine's namespace: the host side gets `hostAddress`, the namespace `address`
+   * (a /30 of 10.233.0.0/16). The test makes the certificates for that address with openssl in
+   * `tls(address)`, which returns the paths dockerd reads.
+   */
+  tls?: (address: string) => { ca: string; cert: string; key: string };
   /** How long a start may take to answer /_ping (default 90 s: after a crash it first cleans up after every container that ran, a second or more each on a busy machine). */
   readyMs?: number;
 }
@@ -116,6 +125,15 @@ export async function startPrivateEngine(opts: PrivateEngineOptions = {}): Promi
     '1',
     ...(opts.liveRestore ? ['--live-restore'] : []),
   ];
+  // The veth pair's /30 comes from the engine's random name, so two engines at once do not collide.
+  const net = Buffer.from(name.slice(PREFIX.length), 'hex');
+  const vethAddress = `10.233.${net[1]}.${(net[2]! & 0xfc) + 2}`;
+  const vethHostAddress = `10.233.${net[1]}.${(net[2]! & 0xfc) + 1}`;
+  if (opts.tls) {
+    const files = opts.tls(vethAddress);
+    args.push('-H', `tcp://${vethAddress}:2376`, '--tlsverify', '--tlscacert', files.ca, '--tlscert', files.cert);
+    args.push('--tlskey', files.key);
+  }
   const docker = new Docker({ socketPath: socket, timeout: 60_000 });
 
   const launch = async () => {
@@ -174,6 +192,7 @@ export async function startPrivateEngine(opts: PrivateEngineOptions = {}): Promi
     name,
     socket,
     host: `unix://${socket}`,
+    ...(opts.tls ? { tlsHost: `tcp://${vethAddress}:2376` } : {}),
     docker,
     logFile,
     pid: () => (running() ? child!.pid : undefined),
@@ -211,6 +230,8 @@ export async function startPrivateEngine(opts: PrivateEngineOptions = {}): Promi
     // A new namespace's loopback is down; containers with published ports and dockerd's own
     // embedded DNS expect it up.
     execFileSync('nsenter', [`--net=/run/netns/${name}`, 'ip', 'link', 'set', 'lo', 'up']);
+    // Deleting the namespace (cleanUp) deletes its end of the pair, and with it the host's end.
+    if (opts.tls) addVethPair(name, vethHostAddress, vethAddress);
     await launch();
     await ensureFixtureImage(docker);
   } catch (error) {
@@ -218,6 +239,19 @@ export async function startPrivateEngine(opts: PrivateEngineOptions = {}): Promi
     throw error;
   }
   return engine;
+}
+
+/** A veth pair from the host into the engine's namespace, a /30 with an address at each end. */
+function addVethPair(name: string, hostAddress: string, address: string): void {
+  const outside = `fbv${name.slice(PREFIX.length)}`;
+  const inside = `fbn${name.slice(PREFIX.length)}`;
+  const inNs = (...args: string[]) => execFileSync('nsenter', [`--net=/run/netns/${name}`, 'ip', ...args]);
+  execFileSync('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', inside]);
+  execFileSync('ip', ['link', 'set', inside, 'netns', name]);
+  execFileSync('ip', ['addr', 'add', `${hostAddress}/30`, 'dev', outside]);
+  execFileSync('ip', ['link', 'set', outside, 'up']);
+  inNs('addr', 'add', `${address}/30`, 'dev', inside);
+  inNs('link', 'set', inside, 'up');
 }
 
 /** A missing tool is a failure that says what to install, never a skip. */

@@ -17,8 +17,8 @@ describe('resolveEndpoint', () => {
 
   it('uses the local socket when neither --host nor DOCKER_HOST is given', () => {
     expect(resolveEndpoint(undefined, {})).toEqual({
-      source: 'default socket',
       label: 'unix:///var/run/docker.sock',
+      source: 'default socket',
       options: { socketPath: '/var/run/docker.sock' },
     });
   });
@@ -30,24 +30,24 @@ describe('resolveEndpoint', () => {
 
   it('reads a unix:// address as a socket path', () => {
     expect(resolveEndpoint('unix:///run/user/1000/docker.sock', {})).toEqual({
-      source: '--host',
       label: 'unix:///run/user/1000/docker.sock',
+      source: '--host',
       options: { socketPath: '/run/user/1000/docker.sock' },
     });
   });
 
   it('reads a bare absolute path as a socket path', () => {
     expect(resolveEndpoint('/tmp/docker.sock', {})).toEqual({
-      source: '--host',
       label: 'unix:///tmp/docker.sock',
+      source: '--host',
       options: { socketPath: '/tmp/docker.sock' },
     });
   });
 
   it('reads tcp://host:2375 as plain http', () => {
     expect(resolveEndpoint('tcp://10.0.0.5:2375', {})).toEqual({
-      source: '--host',
       label: 'tcp://10.0.0.5:2375',
+      source: '--host',
       options: { host: '10.0.0.5', port: 2375, protocol: 'http' },
     });
   });
@@ -67,8 +67,8 @@ describe('resolveEndpoint', () => {
 
   it('speaks https on port 2376', () => {
     expect(resolveEndpoint('tcp://10.0.0.5:2376', {})).toEqual({
-      source: '--host',
       label: 'tcp://10.0.0.5:2376 (TLS)',
+      source: '--host',
       options: { host: '10.0.0.5', port: 2376, protocol: 'https' },
     });
   });
@@ -134,8 +134,8 @@ describe('resolveEndpoint', () => {
 
   it('names an IPv6 engine in brackets', () => {
     expect(resolveEndpoint('tcp://[::1]:2375', {})).toEqual({
-      source: '--host',
       label: 'tcp://[::1]:2375',
+      source: '--host',
       options: { host: '::1', port: 2375, protocol: 'http' },
     });
   });

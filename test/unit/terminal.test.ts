@@ -62,8 +62,9 @@ describe('renderOutcome', () => {
       },
     };
     const lines = renderOutcome(outcome).trimEnd().split('\n');
-    // Heading, target, step, evidence folder, bundle.
-    expect(lines).toHaveLength(5);
-    expect(lines[2]).toBe('    FAIL alert: answered 500: \\u001b]0;pwned\\u0007\\u000aok   fake: succeeded');
+    // The summary, the engine, the target, its one step, the evidence folder, the bundle.
+    expect(lines).toHaveLength(6);
+    expect(lines[1]).toBe('  engine unix:///var/run/docker.sock');
+    expect(lines[3]).toBe('    FAIL alert: answered 500: \\u001b]0;pwned\\u0007\\u000aok   fake: succeeded');
   });
 });

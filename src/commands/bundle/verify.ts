@@ -5,6 +5,7 @@ import { visibleControls } from '../../cli/terminal.js';
 import { ExitCode } from '../../errors.js';
 import { checkSignature, type SignatureCheck } from '../../evidence/sign.js';
 import { verifyBundle, type VerifyReport } from '../../evidence/verify.js';
+import { isFleetIndexPath, verifyFleetIndex, type IndexVerifyReport } from '../../evidence/fleet-index.js';
 
 type SignedReport = VerifyReport & { signature: SignatureCheck };
 
@@ -20,6 +21,7 @@ export default class BundleVerify extends FirebreakCommand {
     '<%= config.bin %> bundle verify evidence/20250102T030405Z_isolate_INC-42.tar.gz',
     '<%= config.bin %> bundle verify evidence/20250102T030405Z_isolate_INC-42.tar --json',
     '<%= config.bin %> bundle verify evidence/20250102T030405Z_isolate_INC-42.tar.gz --allowed-signers ~/.config/firebreak/allowed_signers',
+    '<%= config.bin %> bundle verify evidence/20250102T030405Z_isolate_INC-42.index.json',
   ];
   static override flags = {
     'allowed-signers': Flags.string({
@@ -28,10 +30,22 @@ export default class BundleVerify extends FirebreakCommand {
         'ssh-keygen allowed_signers file (PRINCIPAL ssh-ed25519 KEY per line): the bundle must carry a <bundle>.sig by one of these keys',
     }),
   };
-  static override args = { file: Args.string({ required: true, description: 'bundle file (.tar.gz or .tar)' }) };
+  static override args = {
+    file: Args.string({
+      required: true,
+      description:
+        "bundle file (.tar.gz or .tar), or a fleet run's incident index (.index.json): every bundle it names",
+    }),
+  };
 
-  async run(): Promise<JsonDocument<SignedReport>> {
+  async run(): Promise<JsonDocument<SignedReport> | IndexVerifyReport> {
     const { args, flags } = await this.parse(BundleVerify);
+    if (isFleetIndexPath(args.file)) {
+      const report = await verifyFleetIndex(args.file);
+      this.setExitCode(report.ok ? ExitCode.ok : ExitCode.verifyFailed);
+      if (!this.jsonEnabled()) process.stdout.write(visibleControls(renderIndexVerify(report), true));
+      return report;
+    }
     const bagReport = await verifyBundle(args.file);
     const signature = await checkSignature(args.file, flags['allowed-signers']);
     const report: SignedReport = { ...bagReport, signature };
@@ -80,5 +94,24 @@ function renderVerify(report: SignedReport): string {
     const shown = parts.length > 0 ? parts.join(', ') : `${other} problem${other === 1 ? '' : 's'}`;
     lines.push(`FAILED ${report.bundle}: ${shown} (${report.entries} entries read)`);
   }
+  return `${lines.join('\n')}\n`;
+}
+
+/** One line per engine of the index, problems first, the verdict last. */
+function renderIndexVerify(report: IndexVerifyReport): string {
+  const lines = [...report.problems];
+  for (const engine of report.engines) {
+    if (!engine.bundle) lines.push(`${engine.name}: no bundle (exit ${engine.exitCode} in the run)`);
+    else if (engine.report?.ok && engine.sha256Ok)
+      lines.push(
+        `${engine.name}: verified ${engine.bundle}: ${engine.report.entries} entries, sha256 as the index says`,
+      );
+  }
+  const bundles = report.engines.filter((e) => e.bundle).length;
+  lines.push(
+    report.ok
+      ? `verified ${report.index}: ${bundles} bundle${bundles === 1 ? '' : 's'} of incident ${report.incident}, all match`
+      : `FAILED ${report.index}: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${bundles} bundles`,
+  );
   return `${lines.join('\n')}\n`;
 }

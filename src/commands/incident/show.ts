@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { FirebreakCommand } from '../../cli/base.js';
-import { runFlags } from '../../cli/flags.js';
+import { oneEngineFlags, runFlags } from '../../cli/flags.js';
 import { visibleControls } from '../../cli/terminal.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { showIncident } from '../../engine/incident.js';
@@ -23,13 +23,18 @@ export default class IncidentShow extends FirebreakCommand {
   static override flags = {
     format: Flags.string({ char: 'f', options: ['md', 'html', 'json'], default: 'md', description: 'Output format' }),
     'evidence-dir': runFlags['evidence-dir'],
-    host: runFlags.host,
+    ...oneEngineFlags,
   };
 
   async run(): Promise<IncidentView> {
     const { args, flags } = await this.parse(IncidentShow);
     if (args.id.trim() === '') throw new UsageError('the incident id is empty: give one, e.g. INC-7');
-    const view = await showIncident({ incident: args.id, evidenceDir: flags['evidence-dir'], host: flags.host });
+    const view = await showIncident({
+      incident: args.id,
+      evidenceDir: flags['evidence-dir'],
+      host: flags.host,
+      context: flags.context,
+    });
     if (!this.jsonEnabled()) process.stdout.write(visibleControls(render(view, flags.format), true));
     if (view.status !== 'succeeded') this.setExitCode(ExitCode.verifyFailed);
     return view;

@@ -7,6 +7,7 @@ import { checkEvidenceFolder, checkNode, checkWebhook } from './setup.js';
 
 export interface DoctorRequest {
   host?: string;
+  context?: string;
   evidenceDir: string;
   /** The image of the throwaway container; default a local one. */
   image?: string;
@@ -24,7 +25,7 @@ export interface DoctorRequest {
  */
 export async function runDoctor(request: DoctorRequest): Promise<DoctorReport> {
   const env = request.env ?? process.env;
-  const engine = await openEngine({ host: request.host, env });
+  const engine = await openEngine({ host: request.host, context: request.context, env });
   const local = Promise.all([
     checkEvidenceFolder(request.evidenceDir),
     checkWebhook(request.sendTestAlert, env, request.signal),

@@ -25,6 +25,7 @@ export interface DrillPlan {
 export interface DrillSettings {
   engine: Engine;
   host?: string;
+  context?: string;
   image: string;
   evidenceDir: string;
   compression: 'gzip' | 'none';

@@ -14,6 +14,7 @@ export interface DrillRequest {
   /** Playbooks drilled at once (--all); 1 unless timings may be shared with the others. */
   concurrency: number;
   host?: string;
+  context?: string;
   evidenceDir: string;
   compression: 'gzip' | 'none';
   logLevel: LogLevel;
@@ -52,7 +53,7 @@ export interface DrillReport {
  */
 export async function runDrills(request: DrillRequest): Promise<DrillReport> {
   const started = new Date();
-  const engine = await openEngine({ host: request.host });
+  const engine = await openEngine({ host: request.host, context: request.context });
   await engine.version();
   // Drills never pull: the image is there, or the drill stops before creating anything.
   if (!(await engine.images.idOf(request.image, request.signal))) {

@@ -4,6 +4,7 @@ import type { LoadedPlaybook } from '../playbook.js';
 /** Everything `firebreak watch` hands the engine. */
 export interface WatchRequest {
   host?: string;
+  context?: string;
   /** `--label K=V` and `--filter KEY=VALUE`, as the docker CLI writes them. */
   labels: string[];
   filters: string[];

@@ -40,8 +40,8 @@ export async function runWatch(request: WatchRequest): Promise<WatchOutcome> {
   const labels = [...request.labels, ...(filters.label ?? [])];
   const { label: _labels, ...otherFilters } = filters;
   await prepareEvidenceFolder(request.evidenceDir);
-  const engine = await openEngine({ host: request.host });
-  let engineId = await engine.system.identity(request.signal);
+  const engine = await openEngine({ host: request.host, context: request.context });
+  let engineId = (await engine.system.identity(request.signal)).id;
   let breakers = new Breakers(request.evidenceDir, engineId, request.maxRecoveries, request.windowMs);
 
   const emit = request.onEvent;
@@ -206,7 +206,7 @@ export async function runWatch(request: WatchRequest): Promise<WatchOutcome> {
   };
 
   const relist = async (again: boolean) => {
-    const id = await engine.system.identity(request.signal);
+    const id = (await engine.system.identity(request.signal)).id;
     if (id !== engineId) {
       engineId = id;
       breakers = new Breakers(request.evidenceDir, engineId, request.maxRecoveries, request.windowMs);
@@ -342,6 +342,6 @@ async function whyLeaveCrashedAlone(
 ): Promise<string | undefined> {
   if (details.labels[ignoreLabel] === 'true') return `labelled ${ignoreLabel}=true`;
   if (details.state.paused) return 'paused';
-  const hold = holdInForce(await holdsOn(evidenceDir, await engine.identity(), details.id), details);
+  const hold = holdInForce(await holdsOn(evidenceDir, (await engine.identity()).id, details.id), details);
   return hold ? `${hold.kind} by firebreak at ${hold.at}` : undefined;
 }
