@@ -132,7 +132,7 @@ describe('unauthorized-access', () => {
       target: { id: c.id, name: c.name },
     });
     // The webhook's secret path stays out of the record and the output.
-    expect(result.stdout).toMatch(/alert: posted to http:\/\/127\.0\.0\.1:\d+ \(200\)/);
+    expect(result.stdout).toMatch(/alert: posted to http:\/\/127\.0\.0\.1:\d+ as json \(200\)/);
     expect(bag.read('data/run.json')).not.toContain('secret-token');
   });
 
