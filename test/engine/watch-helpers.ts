@@ -65,12 +65,17 @@ export async function engineActions(client: Docker, id: string, since: Date): Pr
   })) as unknown as NodeJS.ReadableStream;
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => (JSON.parse(line) as { Action: string }).Action)
-    .filter((action) => !action.startsWith('exec_'));
+  return (
+    Buffer.concat(chunks)
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.trim())
+      .map((line) => JSON.parse(line) as { Action: string; timeNano: number })
+      // `since` counts whole seconds: the events of the second before it are not the test's to judge.
+      .filter((event) => event.timeNano / 1e6 >= since.getTime())
+      .map((event) => event.Action)
+      .filter((action) => !action.startsWith('exec_'))
+  );
 }
 
 export interface WatchChild {
