@@ -7,6 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtInNames, loadPlaybook } from '../../src/engine/loader.js';
+import type { LoadedStep } from '../../src/engine/playbook.js';
 import { tempDir } from './bundle-files.js';
 import { REPO_ROOT, runCli, startCli } from './cli.js';
 import { docker, FIXTURE_IMAGE } from './harness.js';
@@ -121,7 +122,7 @@ describe('drill --all', () => {
       expect(run.expectations.map((e) => e.status)).toEqual(drill.expect.map(() => 'succeeded'));
       expect(run.bundle?.path).toMatch(/\.tar\.gz$/);
       // A playbook that changes state has a time to contain; forensics and crash-loop change nothing.
-      const changes = loadPlaybook(drill.playbook).steps.some((s) => s.type?.mutates);
+      const changes = loadPlaybook(drill.playbook).steps.some(changesState);
       expect(run.timings.timeToContainMs === null, drill.playbook).toBe(!changes);
       expect(await leftBehind(run.drillId), drill.playbook).toEqual([]);
     }
@@ -276,3 +277,8 @@ describe('drill', () => {
     expect(result.stderr).not.toMatch(/\(drill [0-9a-f]{8}\)/);
   });
 });
+
+/** Inside groups too: auto-recover restarts from within its retried group. */
+function changesState(step: LoadedStep): boolean {
+  return Boolean(step.type?.mutates) || (step.steps ?? []).some(changesState);
+}
