@@ -95,6 +95,8 @@ beforeAll(async () => {
     if (req.url?.endsWith('/_ping')) return res.end('OK');
     if (req.url?.includes('/version'))
       return json({ Version: '24.0.0', ApiVersion: '1.43', Os: 'linux', Arch: 'amd64' });
+    // Every run asks the engine's ID: what records and locks are keyed by.
+    if (req.url?.includes('/info')) return json({ ID: 'FAKE:ENGINE', Name: 'fake' });
     if (req.url?.includes('/containers/json')) return json([]);
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"page not found"}');
   });
