@@ -1,8 +1,9 @@
 import type Dockerode from 'dockerode';
 import type { IncomingMessage } from 'node:http';
-import { addAbortSignal, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { shortRef, signalOption, type Ask, type Call } from './client.js';
+import { EventClient } from './events.js';
 import { inspectAnswer, toDetails } from './inspect.js';
 import { answer, checkAnswer } from './shape.js';
 import { checkedStream } from './stream.js';
@@ -65,13 +66,6 @@ const changesAnswer = answer('a list of changes', z.array(z.looseObject({ Path: 
 // and the status said so: an empty body means no warnings, not a failed update.
 const updateAnswer = answer('an update result', z.looseObject({ Warnings: z.array(z.string()).nullish() }), {});
 const commitAnswer = answer('the id of the committed image', z.looseObject({ Id: z.string().min(1) }));
-const eventAnswer = answer(
-  'an event',
-  z.looseObject({
-    timeNano: z.number(),
-    Actor: z.looseObject({ Attributes: z.record(z.string(), z.string()).nullish() }).nullish(),
-  }),
-);
 const pathStatAnswer = answer(
   'a path stat',
   z.looseObject({ name: z.string(), size: z.number(), mode: z.number(), mtime: z.string(), linkTarget: z.string() }),
@@ -284,30 +278,11 @@ export class ContainerClient {
    * window shows 0 there; the engine remembers its last 256 events (any container), so this is recent history.
    */
   async deaths(id: string, signal?: AbortSignal): Promise<Array<{ at: string; exitCode: number }>> {
-    const ask = { what: `events of ${shortRef(id)}`, request: 'GET /events', signal };
-    const lines = await this.call.run(ask, async (s) => {
-      const stream = (await this.docker.getEvents({
-        since: 0,
-        // With `until` the engine ends the stream instead of following it.
-        until: Math.ceil(Date.now() / 1000),
-        filters: JSON.stringify({ type: ['container'], container: [id], event: ['die'] }),
-        ...signalOption(s),
-      } as object)) as unknown as Readable;
-      // docker-modem gives a streamed answer no abort of its own once the headers are in.
-      if (s) addAbortSignal(s, stream);
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks)
-        .toString('utf8')
-        .split('\n')
-        .filter((line) => line.trim());
-    });
-    return lines
-      .map((line) => checkAnswer(eventAnswer, line, ask.request, this.call.endpoint.label).value)
-      .map((event) => ({
-        at: new Date(event.timeNano / 1e6).toISOString(),
-        exitCode: Number(event.Actor?.Attributes?.exitCode ?? -1),
-      }));
+    const events = await new EventClient(this.docker, this.call).ofContainer(id, { actions: ['die'] }, signal);
+    return events.map((event) => ({
+      at: new Date(event.at).toISOString(),
+      exitCode: Number(event.attributes.exitCode ?? -1),
+    }));
   }
 
   async update(id: string, limits: Partial<Limits>, signal?: AbortSignal): Promise<string[]> {
